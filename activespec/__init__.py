@@ -1,0 +1,10 @@
+"""activespec: active deep learning for rare emission-line objects in spectral surveys.
+
+The ``activespec`` package holds the domain code that does not depend on TFX:
+FITS readers (:mod:`activespec.io`), spectral preprocessing
+(:mod:`activespec.preprocessing`), the survey simulator (:mod:`activespec.simulator`)
+and the command-line interface (:mod:`activespec.cli`). The TFX pipeline lives in
+the top-level ``pipeline``, ``components`` and ``models`` packages.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from activespec.cli import main
+
+sys.exit(main())

@@ -1,0 +1,25 @@
+"""Feature keys of the scored-pool records (``activespec.PoolScores``)."""
+
+from models import features
+
+SPECTRUM_ID = features.SPECTRUM_ID
+DESIGNATION = features.DESIGNATION
+RA = features.RA
+DEC = features.DEC
+SNR = features.SNR
+SURVEY = features.SURVEY
+LAYOUT = features.LAYOUT
+SOURCE = features.SOURCE
+#: float_list, one probability per class, in the configured class order.
+PROBABILITIES = "probabilities"
+#: int64 index and bytes name of the most probable class.
+PREDICTED_LABEL = "predicted_label"
+PREDICTED_CLASS = "predicted_class"
+#: Uncertainty measures (float): entropy in nats (higher = less sure), margin between the two
+#: most probable classes (lower = less sure) and least confidence 1 - max p (higher = less sure).
+ENTROPY = "entropy"
+MARGIN = "margin"
+LEAST_CONFIDENCE = "least_confidence"
+
+#: Metadata copied unchanged from the pool examples.
+PASSTHROUGH = (SPECTRUM_ID, DESIGNATION, RA, DEC, SNR, SURVEY, LAYOUT, SOURCE)

@@ -1,0 +1,1 @@
+"""Keras model and TFX Trainer/Tuner module functions of activespec."""

@@ -1,0 +1,20 @@
+"""Session-wide test settings: Keras 2 for TFX, quiet TensorFlow, shared data paths."""
+
+import os
+import pathlib
+
+# TF Transform and the TFX Trainer expect Keras 2: must be set before TensorFlow is imported.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import pytest  # noqa: E402
+
+DATA_DIR = pathlib.Path(__file__).parent / "data"
+REAL_DIR = DATA_DIR / "real"
+
+
+@pytest.fixture(scope="session")
+def real_dir() -> pathlib.Path:
+    """Folder of the 50 real LAMOST and Ondřejov FITS files (see its ATTRIBUTION.md)."""
+    return REAL_DIR
