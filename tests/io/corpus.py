@@ -1,0 +1,288 @@
+"""Generate FITS files for the reader tests from the real spectra in tests/data/real.
+
+Two kinds of files:
+
+* layouts that exist in the archives but have no real sample here, written from
+  real spectra exactly as documented (LAMOST DR9+ one-row table, Ondřejov
+  SSAP/DataLink table, float32 copies of float64 images, gzip copies);
+* a broken-file corpus: truncations, random bytes, empty files, wrong shapes,
+  NaN flux, bad wavelengths, an enormous but valid header.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import pathlib
+
+import numpy as np
+from astropy.io import fits
+
+from activespec import errors
+
+REAL_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "real"
+DR1_FILE = REAL_DIR / "lamost" / "spec-55862-B6212_sp06-003.fits"
+DR2_FILE = REAL_DIR / "lamost" / "spec-56257-GAC089N38V2_sp01-001.fits"
+DR7_FILE = REAL_DIR / "lamost" / "spec-58397-EG014118N254444M01_sp03-031.fits"
+DR6_GZ_FILE = REAL_DIR / "lamost" / "spec-57287-KP193637N444141V03_sp10-161.fits.gz"
+MRS_FILE = REAL_DIR / "lamost" / "med-58408-TD230151N343645T01_sp01-015.fits"
+ZERO_FLUX_FILE = REAL_DIR / "lamost" / "spec-55862-B6212_sp06-145.fits"
+ONDREJOV_FILE = REAL_DIR / "ondrejov" / "oe270005.fits"
+
+#: Header keywords a DR9+ LRS file carries (identity, position, classification, S/N).
+LAMOST_META_KEYS = (
+    "OBSID", "LMJD", "PLANID", "SPID", "FIBERID", "RA", "DEC", "DESIG",
+    "CLASS", "SUBCLASS", "SNRU", "SNRG", "SNRR", "SNRI", "SNRZ", "VACUUM",
+)  # fmt: skip
+
+
+def _primary_image(path: pathlib.Path) -> tuple[fits.Header, np.ndarray]:
+    with fits.open(path) as hdul:
+        return hdul[0].header.copy(), np.array(hdul[0].data)
+
+
+def write_dr9_table(
+    out: pathlib.Path, *, source: pathlib.Path = DR7_FILE, keys_in: str = "primary"
+) -> pathlib.Path:
+    """Write a LAMOST DR9+-style LRS file from a real DR2-DR8 5xN image.
+
+    HDU 0 is header-only; HDU 1 (EXTNAME COADD) is a one-row binary table with
+    array columns FLUX, IVAR, WAVELENGTH, ANDMASK, ORMASK. ``keys_in`` puts the
+    metadata keywords in the "primary" header, the "table" header, or "both".
+    """
+    header, image = _primary_image(source)
+    n_pixels = image.shape[1]
+    columns = [
+        fits.Column("FLUX", format=f"{n_pixels}E", array=image[0:1].astype(">f4")),
+        fits.Column("IVAR", format=f"{n_pixels}E", array=image[1:2].astype(">f4")),
+        fits.Column("WAVELENGTH", format=f"{n_pixels}D", array=image[2:3].astype(">f8")),
+        fits.Column("ANDMASK", format=f"{n_pixels}J", array=image[3:4].astype(">i4")),
+        fits.Column("ORMASK", format=f"{n_pixels}J", array=image[4:5].astype(">i4")),
+    ]
+    table = fits.BinTableHDU.from_columns(columns, name="COADD")
+    primary = fits.PrimaryHDU()
+    primary.header["DATA_V"] = "LAMOST LRS DR9"
+    for key in LAMOST_META_KEYS:
+        if key not in header:
+            continue
+        if keys_in in ("primary", "both"):
+            primary.header[key] = header[key]
+        if keys_in in ("table", "both"):
+            table.header[key] = header[key]
+    fits.HDUList([primary, table]).writeto(out)
+    return out
+
+
+def write_ssap_table(
+    out: pathlib.Path,
+    *,
+    source: pathlib.Path = ONDREJOV_FILE,
+    unit: str = "Angstrom",
+    descending: bool = False,
+    ds_idpub: str | None = "ivo://asu.cas.cz/stel/ccd700/oe270005",
+) -> pathlib.Path:
+    """Write an Ondřejov SSAP/DataLink-style table from the real raw CCD700 image.
+
+    HDU 1 holds one row per pixel with columns ``spectral`` (air wavelength in
+    ``unit``) and ``flux`` (normalised by the median, as the service serves it);
+    the primary header has OBJECT, RA, DEC (J2000 degrees) and DS_IDPUB.
+    """
+    header, flux = _primary_image(source)
+    wave = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header["CRPIX1"])
+    scale = {"Angstrom": 1.0, "nm": 0.1, "m": 1e-10}[unit]
+    normalised = flux / np.median(flux)
+    if descending:
+        wave, normalised = wave[::-1], normalised[::-1]
+    table = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("spectral", format="D", unit=unit, array=wave * scale),
+            fits.Column("flux", format="E", array=normalised.astype(np.float32)),
+        ]
+    )
+    primary = fits.PrimaryHDU()
+    primary.header["OBJECT"] = header["OBJECT"]
+    primary.header["RA"] = 329.28466
+    primary.header["DEC"] = 61.26851
+    if ds_idpub is not None:
+        primary.header["DS_IDPUB"] = ds_idpub
+    fits.HDUList([primary, table]).writeto(out)
+    return out
+
+
+def write_float32_copy(out: pathlib.Path, source: pathlib.Path = DR2_FILE) -> pathlib.Path:
+    """Write ``source`` (a float64 5xN LRS image) with its data cast to float32."""
+    header, image = _primary_image(source)
+    fits.PrimaryHDU(image.astype(np.float32), header=header).writeto(out)
+    return out
+
+
+def write_gzip_copy(out: pathlib.Path, source: pathlib.Path) -> pathlib.Path:
+    """Write a gzip-compressed copy of ``source``."""
+    out.write_bytes(gzip.compress(source.read_bytes(), compresslevel=6, mtime=0))
+    return out
+
+
+def write_enormous_header(out: pathlib.Path, n_cards: int = 5000) -> pathlib.Path:
+    """Write a valid DR7 LRS file whose primary header carries ``n_cards`` extra cards.
+
+    The cards are spliced into the real file's bytes before its END card (astropy's
+    ``Header.extend`` takes seconds for thousands of cards).
+    """
+    raw = DR7_FILE.read_bytes()
+    with fits.open(DR7_FILE) as hdul:
+        data_start = hdul[0].fileinfo()["datLoc"]
+    cards = [raw[i : i + 80] for i in range(0, data_start, 80)]
+    end = next(i for i, card in enumerate(cards) if card.startswith(b"END     "))
+    filler = [
+        fits.Card(f"X{i:07d}", float(i), "filler card").image.encode("ascii")
+        for i in range(n_cards)
+    ]
+    header = b"".join(cards[:end] + filler) + b"END".ljust(80)
+    header += b" " * (-len(header) % 2880)
+    out.write_bytes(header + raw[data_start:])
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokenCase:
+    """One broken file and the error the reader must raise for it."""
+
+    name: str
+    path: pathlib.Path
+    error: type[errors.SpectrumReadError]
+
+
+def _modified_image(out: pathlib.Path, source: pathlib.Path, edit) -> pathlib.Path:
+    header, image = _primary_image(source)
+    image, header = edit(image, header)
+    hdu = fits.PrimaryHDU(image, header=header)
+    hdu.writeto(out)
+    return out
+
+
+def _nan_flux(image, header):
+    image = image.copy()
+    image[0] = np.nan
+    return image, header
+
+
+def _three_rows(image, header):
+    return image[:3].copy(), header
+
+
+def _shuffled_wavelengths(image, header):
+    image = image.copy()
+    image[2, 1000:1010] = image[2, 1000:1010][::-1]
+    return image, header
+
+
+def _negative_wavelengths(image, header):
+    image = image.copy()
+    image[2] = image[2] - 5000.0
+    return image, header
+
+
+def _two_dimensional_ondrejov(image, header):
+    return np.vstack([image, image]), header
+
+
+def _ondrejov_without_wcs(image, header):
+    for key in ("CRVAL1", "CDELT1", "CD1_1"):
+        del header[key]
+    return image, header
+
+
+def _unknown_table(out: pathlib.Path) -> pathlib.Path:
+    table = fits.BinTableHDU.from_columns(
+        [fits.Column("A", format="E", array=np.arange(5)), fits.Column("B", format="J")]
+    )
+    fits.HDUList([fits.PrimaryHDU(), table]).writeto(out)
+    return out
+
+
+def _empty_primary(out: pathlib.Path) -> pathlib.Path:
+    fits.PrimaryHDU().writeto(out)
+    return out
+
+
+def _mrs_without_coadds(out: pathlib.Path) -> pathlib.Path:
+    with fits.open(MRS_FILE) as hdul:
+        kept = [hdul[0].copy()] + [h.copy() for h in hdul[3:]]
+    kept[0].header["N_EXTEN"] = len(kept)
+    fits.HDUList(kept).writeto(out)
+    return out
+
+
+def build_broken_corpus(directory: pathlib.Path) -> list[BrokenCase]:
+    """Write the broken-file corpus into ``directory``.
+
+    Returns
+    -------
+    list of BrokenCase
+        Every file with the typed error :func:`activespec.io.read_spectrum` must raise.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    cases: list[BrokenCase] = []
+
+    def add(name: str, error, content: bytes | None = None, writer=None) -> None:
+        path = directory / name
+        if content is not None:
+            path.write_bytes(content)
+        else:
+            writer(path)
+        cases.append(BrokenCase(name, path, error))
+
+    dr1 = DR1_FILE.read_bytes()
+    mrs = MRS_FILE.read_bytes()
+    # Truncations: inside the first card, mid-header, at the header end, inside the
+    # data, one byte short of the data, and inside a later MRS extension.
+    for cut in (40, 1000, 2880, 11520, 40000, 89599):
+        add(f"truncated-dr1-at-{cut}.fits", errors.TruncatedFileError, dr1[:cut])
+    # (the last MRS HDU ends with 2576 bytes of padding: cut past it)
+    for cut in (78760, 500000, len(mrs) - 3000):
+        add(f"truncated-mrs-at-{cut}.fits", errors.TruncatedFileError, mrs[:cut])
+    gz = DR6_GZ_FILE.read_bytes()
+    for cut in (5, 200, len(gz) // 2, len(gz) - 3):
+        add(f"truncated-gzip-at-{cut}.fits.gz", errors.TruncatedFileError, gz[:cut])
+    # A complete gzip of a FITS file that was itself truncated.
+    add("gzip-of-truncated.fits.gz", errors.TruncatedFileError, gzip.compress(dr1[:50000], mtime=0))
+
+    rng = np.random.default_rng(20240611)
+    add("random-bytes.fits", errors.NotFitsError, rng.bytes(20000))
+    add("empty.fits", errors.NotFitsError, b"")
+    add("html-error-page.fits", errors.NotFitsError, b"<!DOCTYPE html><html>404</html>\n")
+    add("random-after-gzip-magic.fits.gz", errors.NotFitsError, b"\x1f\x8b" + rng.bytes(3000))
+    add("empty-primary.fits", errors.NoFluxError, writer=_empty_primary)
+    add("unknown-table.fits", errors.UnknownLayoutError, writer=_unknown_table)
+    add("mrs-without-coadds.fits", errors.NoFluxError, writer=_mrs_without_coadds)
+    add(
+        "nan-flux.fits",
+        errors.AllNaNError,
+        writer=lambda p: _modified_image(p, DR2_FILE, _nan_flux),
+    )
+    add(
+        "three-rows.fits",
+        errors.WrongShapeError,
+        writer=lambda p: _modified_image(p, DR7_FILE, _three_rows),
+    )
+    add(
+        "ondrejov-2d.fits",
+        errors.WrongShapeError,
+        writer=lambda p: _modified_image(p, ONDREJOV_FILE, _two_dimensional_ondrejov),
+    )
+    add(
+        "non-monotonic-wavelength.fits",
+        errors.BadWavelengthError,
+        writer=lambda p: _modified_image(p, DR2_FILE, _shuffled_wavelengths),
+    )
+    add(
+        "negative-wavelength.fits",
+        errors.BadWavelengthError,
+        writer=lambda p: _modified_image(p, DR7_FILE, _negative_wavelengths),
+    )
+    add(
+        "ondrejov-no-wcs.fits",
+        errors.BadWavelengthError,
+        writer=lambda p: _modified_image(p, ONDREJOV_FILE, _ondrejov_without_wcs),
+    )
+    return cases
