@@ -1,0 +1,151 @@
+"""UncertaintySampler: a TFX component choosing what the human labels next."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+
+from activespec.constants import DEFAULT_CLASSES
+from components.artifact_types import Candidates, PerformanceSample, PoolScores, QueryBatch
+
+from . import executor
+from .params import (
+    CANDIDATES_KEY,
+    CLASS_NAMES_KEY,
+    DEFAULT_POSITIVE_CLASSES,
+    LABELLED_EXAMPLES_KEY,
+    PERFORMANCE_SAMPLE_KEY,
+    PERFORMANCE_SAMPLE_SIZE_KEY,
+    POSITIVE_CLASSES_KEY,
+    QUERY_KEY,
+    QUERY_SIZE_KEY,
+    ROUND_INDEX_KEY,
+    SCORES_KEY,
+    SEED_KEY,
+    STRATEGY_KEY,
+    SamplerParams,
+)
+
+
+class UncertaintySamplerSpec(ComponentSpec):
+    """Inputs, parameters and outputs of :class:`UncertaintySampler`."""
+
+    PARAMETERS = {
+        STRATEGY_KEY: ExecutionParameter(type=str),
+        QUERY_SIZE_KEY: ExecutionParameter(type=int),
+        PERFORMANCE_SAMPLE_SIZE_KEY: ExecutionParameter(type=int),
+        POSITIVE_CLASSES_KEY: ExecutionParameter(type=str),
+        CLASS_NAMES_KEY: ExecutionParameter(type=str),
+        SEED_KEY: ExecutionParameter(type=int),
+        ROUND_INDEX_KEY: ExecutionParameter(type=int),
+    }
+    INPUTS = {
+        SCORES_KEY: ChannelParameter(type=PoolScores),
+        LABELLED_EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples, optional=True),
+    }
+    OUTPUTS = {
+        QUERY_KEY: ChannelParameter(type=QueryBatch),
+        PERFORMANCE_SAMPLE_KEY: ChannelParameter(type=PerformanceSample),
+        CANDIDATES_KEY: ChannelParameter(type=Candidates),
+    }
+
+
+class UncertaintySampler(base_beam_component.BaseBeamComponent):
+    """Pool-based uncertainty sampling over a scored pool (Škoda et al. 2020).
+
+    From the scores of every pool spectrum, minus those already labelled, it selects
+
+    * the **query**: the ``query_size`` most uncertain spectra under ``strategy``
+      (ties broken by spectrum id), for the human oracle;
+    * the **performance sample**: ``performance_sample_size`` spectra drawn uniformly
+      among the predicted positives, for an unbiased precision estimate; reproducible
+      for ``(seed, round_index)`` and independent between rounds;
+    * the **candidates**: every predicted positive.
+
+    Outputs
+    -------
+    query : QueryBatch
+        ``query.csv`` and ``query.json``.
+    performance_sample : PerformanceSample
+        ``performance_sample.csv`` and ``performance_sample.json``.
+    candidates : Candidates
+        ``candidates.csv``.
+
+    All three carry the custom properties ``query_size``, ``performance_sample_size``,
+    ``num_candidates``, ``num_scored``, ``num_excluded_labelled``, ``round_index`` and
+    ``strategy``.
+
+    Example
+    -------
+    ::
+
+        sampler = UncertaintySampler(
+            scores=scorer.outputs["scores"],
+            labelled_examples=labelled.outputs["examples"],
+            strategy="entropy",
+            round_index=3,
+        )
+    """
+
+    SPEC_CLASS = UncertaintySamplerSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(
+        self,
+        scores: types.BaseChannel,
+        labelled_examples: types.BaseChannel | None = None,
+        strategy: str = "entropy",
+        query_size: int = 100,
+        performance_sample_size: int = 30,
+        positive_classes: Sequence[str] = DEFAULT_POSITIVE_CLASSES,
+        class_names: Sequence[str] = DEFAULT_CLASSES,
+        seed: int = 0,
+        round_index: int = 0,
+    ):
+        """Configure the sampler.
+
+        Parameters
+        ----------
+        scores : Channel of PoolScores
+            The scored pool.
+        labelled_examples : Channel of Examples, optional
+            The labelled set; its spectrum ids (all splits) are never queried again.
+        strategy : {"entropy", "margin", "least_confidence"}
+        query_size : int
+            >= 1; the published setting is 100.
+        performance_sample_size : int
+            >= 0; the published setting is 30.
+        positive_classes : list of str
+            Classes that make a spectrum a candidate; must be among ``class_names``.
+        class_names : list of str
+            Class names in the order of the score records' probabilities.
+        seed, round_index : int
+            Fix the performance sample.
+
+        Raises
+        ------
+        activespec.errors.ConfigError
+            On an unknown strategy, a size out of range or unknown positive classes.
+        """
+        params = SamplerParams(
+            strategy=strategy,
+            query_size=query_size,
+            performance_sample_size=performance_sample_size,
+            positive_classes=tuple(positive_classes),
+            class_names=tuple(class_names),
+            seed=seed,
+            round_index=round_index,
+        )
+        spec = UncertaintySamplerSpec(
+            scores=scores,
+            labelled_examples=labelled_examples,
+            **params.to_exec_properties(),
+            query=types.Channel(type=QueryBatch),
+            performance_sample=types.Channel(type=PerformanceSample),
+            candidates=types.Channel(type=Candidates),
+        )
+        super().__init__(spec=spec)

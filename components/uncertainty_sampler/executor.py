@@ -1,0 +1,165 @@
+"""Executor of UncertaintySampler: scored pool -> query, performance sample, candidates."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import apache_beam as beam
+from absl import logging
+from apache_beam.io.filesystems import FileSystems
+from tfx import types
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+
+from activespec.errors import ConfigError
+
+from . import records, transforms
+from .params import (
+    CANDIDATES_KEY,
+    LABELLED_EXAMPLES_KEY,
+    PERFORMANCE_SAMPLE_KEY,
+    QUERY_KEY,
+    SCORES_KEY,
+    SamplerParams,
+)
+
+QUERY_NAME = "query"
+PERFORMANCE_SAMPLE_NAME = "performance_sample"
+CANDIDATES_NAME = "candidates"
+#: Score shards anywhere under the PoolScores artifact (Beam ``**`` crosses folders).
+SCORE_FILES = "**.gz"
+_COUNTS_DIR = "_counts"
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """Select this round's query, performance sample and candidates with Beam.
+
+    See :class:`components.uncertainty_sampler.component.UncertaintySampler`.
+    """
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        self._log_startup(input_dict, output_dict, exec_properties)
+        params = SamplerParams.from_exec_properties(exec_properties)
+        scores = artifact_utils.get_single_instance(input_dict[SCORES_KEY])
+        score_pattern = os.path.join(scores.uri, SCORE_FILES)
+        if not FileSystems.match([score_pattern])[0].metadata_list:
+            raise ConfigError(f"UncertaintySampler: no score files (*.gz) under {scores.uri}")
+        labelled_patterns = _labelled_patterns(input_dict.get(LABELLED_EXAMPLES_KEY) or [])
+
+        query = artifact_utils.get_single_instance(output_dict[QUERY_KEY])
+        performance = artifact_utils.get_single_instance(output_dict[PERFORMANCE_SAMPLE_KEY])
+        candidates = artifact_utils.get_single_instance(output_dict[CANDIDATES_KEY])
+        counts_dir = os.path.join(candidates.uri, _COUNTS_DIR)
+        for directory in (query.uri, performance.uri, candidates.uri):
+            fileio.makedirs(directory)
+
+        with self._make_beam_pipeline() as pipeline:
+            _build_pipeline(
+                pipeline,
+                params,
+                score_pattern,
+                labelled_patterns,
+                query.uri,
+                performance.uri,
+                os.path.join(candidates.uri, CANDIDATES_NAME),
+                counts_dir,
+            )
+
+        counts = _read_counts(counts_dir)
+        fileio.rmtree(counts_dir)
+        properties = {
+            "query_size": counts["query"],
+            "performance_sample_size": counts["performance"],
+            "num_candidates": counts["candidates"],
+            "num_scored": counts["scored"],
+            "num_excluded_labelled": counts["excluded"],
+            "round_index": params.round_index,
+        }
+        for artifact in (query, performance, candidates):
+            for key, value in properties.items():
+                artifact.set_int_custom_property(key, value)
+            artifact.set_string_custom_property("strategy", params.strategy)
+        logging.info("UncertaintySampler (%s): %s", params.strategy, properties)
+
+
+def _build_pipeline(
+    pipeline: beam.Pipeline,
+    params: SamplerParams,
+    score_pattern: str,
+    labelled_patterns: list[str],
+    query_dir: str,
+    performance_dir: str,
+    candidates_prefix: str,
+    counts_dir: str,
+) -> None:
+    scored = (
+        pipeline
+        | "ReadScores" >> beam.io.ReadFromTFRecord(score_pattern)
+        | "ParseScores" >> beam.Map(records.parse_score_record, n_classes=len(params.class_names))
+    )
+    labelled_ids = transforms.labelled_id_table(pipeline, labelled_patterns)
+    separated = transforms.exclude_labelled(scored, labelled_ids)
+    unlabelled = separated.unlabelled
+
+    selected_query = transforms.top_query(
+        unlabelled, params.strategy, params.query_size
+    ) | "WriteQuery" >> beam.ParDo(
+        transforms.WriteSelection(query_dir, QUERY_NAME, records.ROLE_QUERY, params.class_names)
+    )
+    predicted_positive = transforms.positives(unlabelled, params.positive_classes)
+    selected_performance = transforms.random_sample(
+        predicted_positive,
+        params.performance_sample_size,
+        params.seed,
+        params.round_index,
+        label="PerformanceSample",
+    ) | "WritePerformanceSample" >> beam.ParDo(
+        transforms.WriteSelection(
+            performance_dir,
+            PERFORMANCE_SAMPLE_NAME,
+            records.ROLE_PERFORMANCE,
+            params.class_names,
+        )
+    )
+    transforms.write_candidates(predicted_positive, candidates_prefix, params.class_names)
+
+    _ = (
+        (
+            transforms.count_as(scored, "scored"),
+            transforms.count_as(separated[transforms.EXCLUDED_TAG], "excluded"),
+            transforms.count_as(predicted_positive, "candidates"),
+            transforms.value_as(selected_query, "query"),
+            transforms.value_as(selected_performance, "performance"),
+        )
+        | "AllCounts" >> beam.Flatten()
+        | "WriteCounts"
+        >> beam.io.WriteToText(os.path.join(counts_dir, "counts"), file_name_suffix=".jsonl")
+    )
+
+
+def _labelled_patterns(artifacts: list[types.Artifact]) -> list[str]:
+    patterns = []
+    for artifact in artifacts:
+        for split in artifact_utils.decode_split_names(artifact.split_names):
+            patterns.extend(examples_utils.get_split_file_patterns([artifact], split))
+    return patterns
+
+
+def _read_counts(counts_dir: str) -> dict[str, int]:
+    counts = {"scored": 0, "excluded": 0, "candidates": 0, "query": 0, "performance": 0}
+    for path in fileio.glob(os.path.join(counts_dir, "counts*.jsonl")):
+        with fileio.open(path, "r") as handle:
+            for line in handle.read().splitlines():
+                if line:
+                    record = json.loads(line)
+                    counts[record["name"]] += int(record["value"])
+    return counts

@@ -1,0 +1,148 @@
+"""Parameters of the UncertaintySampler component: names, validation, (de)serialisation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from activespec.constants import DEFAULT_CLASSES
+from activespec.errors import ConfigError
+
+SCORES_KEY = "scores"
+LABELLED_EXAMPLES_KEY = "labelled_examples"
+QUERY_KEY = "query"
+PERFORMANCE_SAMPLE_KEY = "performance_sample"
+CANDIDATES_KEY = "candidates"
+
+STRATEGY_KEY = "strategy"
+QUERY_SIZE_KEY = "query_size"
+PERFORMANCE_SAMPLE_SIZE_KEY = "performance_sample_size"
+POSITIVE_CLASSES_KEY = "positive_classes"
+CLASS_NAMES_KEY = "class_names"
+SEED_KEY = "seed"
+ROUND_INDEX_KEY = "round_index"
+
+#: Uncertainty measures of the score records; see :mod:`components.score_features`.
+STRATEGIES = ("entropy", "margin", "least_confidence")
+DEFAULT_POSITIVE_CLASSES = ("emission", "double-peak")
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplerParams:
+    """Validated parameters of one sampling round.
+
+    Attributes
+    ----------
+    strategy : {"entropy", "margin", "least_confidence"}
+        Uncertainty measure ranking the query: highest entropy, smallest margin between
+        the two most probable classes, or highest ``1 - max p``.
+    query_size : int
+        Spectra to query (>= 1).
+    performance_sample_size : int
+        Spectra drawn uniformly among the predicted positives (>= 0; 0 disables).
+    positive_classes : tuple of str
+        Classes counted as positive (candidates and the performance sample).
+    class_names : tuple of str
+        Class names in probability order.
+    seed, round_index : int
+        Together they fix the performance sample; another round draws another sample.
+    """
+
+    strategy: str = "entropy"
+    query_size: int = 100
+    performance_sample_size: int = 30
+    positive_classes: tuple[str, ...] = DEFAULT_POSITIVE_CLASSES
+    class_names: tuple[str, ...] = DEFAULT_CLASSES
+    seed: int = 0
+    round_index: int = 0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`~activespec.errors.ConfigError` naming the first bad value."""
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(
+                f"UncertaintySampler: unknown strategy {self.strategy!r}; "
+                f"use one of {', '.join(STRATEGIES)}"
+            )
+        for name in (QUERY_SIZE_KEY, PERFORMANCE_SAMPLE_SIZE_KEY, SEED_KEY, ROUND_INDEX_KEY):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(f"UncertaintySampler: {name} must be an integer, got {value!r}")
+        if self.query_size < 1:
+            raise ConfigError(f"UncertaintySampler: query_size must be >= 1, got {self.query_size}")
+        if self.performance_sample_size < 0:
+            raise ConfigError(
+                "UncertaintySampler: performance_sample_size must be >= 0, "
+                f"got {self.performance_sample_size}"
+            )
+        if self.round_index < 0:
+            raise ConfigError(
+                f"UncertaintySampler: round_index must be >= 0, got {self.round_index}"
+            )
+        if len(self.class_names) < 2 or len(set(self.class_names)) != len(self.class_names):
+            raise ConfigError(
+                "UncertaintySampler: class_names needs at least two distinct names, "
+                f"got {list(self.class_names)}"
+            )
+        if not self.positive_classes:
+            raise ConfigError("UncertaintySampler: positive_classes must name at least one class")
+        unknown = [name for name in self.positive_classes if name not in self.class_names]
+        if unknown:
+            raise ConfigError(
+                f"UncertaintySampler: positive classes {unknown} are not among the class "
+                f"names {list(self.class_names)}"
+            )
+
+    def to_exec_properties(self) -> dict[str, Any]:
+        """Primitive execution properties (lists as JSON strings)."""
+        return {
+            STRATEGY_KEY: self.strategy,
+            QUERY_SIZE_KEY: self.query_size,
+            PERFORMANCE_SAMPLE_SIZE_KEY: self.performance_sample_size,
+            POSITIVE_CLASSES_KEY: json.dumps(list(self.positive_classes)),
+            CLASS_NAMES_KEY: json.dumps(list(self.class_names)),
+            SEED_KEY: self.seed,
+            ROUND_INDEX_KEY: self.round_index,
+        }
+
+    @classmethod
+    def from_exec_properties(cls, props: Mapping[str, Any]) -> SamplerParams:
+        """Rebuild the parameters from the execution properties TFX hands the executor."""
+        defaults = cls()
+        return cls(
+            strategy=props.get(STRATEGY_KEY) or defaults.strategy,
+            query_size=_integer(props, QUERY_SIZE_KEY, defaults.query_size),
+            performance_sample_size=_integer(
+                props, PERFORMANCE_SAMPLE_SIZE_KEY, defaults.performance_sample_size
+            ),
+            positive_classes=tuple(
+                _json_list(props, POSITIVE_CLASSES_KEY, DEFAULT_POSITIVE_CLASSES)
+            ),
+            class_names=tuple(_json_list(props, CLASS_NAMES_KEY, DEFAULT_CLASSES)),
+            seed=_integer(props, SEED_KEY, defaults.seed),
+            round_index=_integer(props, ROUND_INDEX_KEY, defaults.round_index),
+        )
+
+
+def _integer(props: Mapping[str, Any], key: str, default: int) -> int:
+    value = props.get(key)
+    return default if value is None else value
+
+
+def _json_list(props: Mapping[str, Any], key: str, default) -> list:
+    raw = props.get(key)
+    if raw is None or raw == "":
+        return list(default)
+    if not isinstance(raw, str):
+        return list(raw)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"UncertaintySampler: {key} is not JSON: {err}") from None
+    if not isinstance(value, list):
+        raise ConfigError(f"UncertaintySampler: {key} must be a JSON list, got {raw!r}")
+    return value
