@@ -18,7 +18,12 @@ from activespec.errors import ActivespecError
 COMMANDS: dict[str, str] = {
     "inspect": "inspect_cmd",
     "simulate": "simulate_cmd",
-    "preprocess": "preprocess_cmd",
+    "round": "round_cmd",
+    "score": "score_cmd",
+    "run": "run_cmd",
+    "demo": "demo_cmd",
+    "candidates": "candidates_cmd",
+    "label": "label_cmd",
 }
 
 
@@ -29,7 +34,7 @@ def build_parser(commands: dict[str, str] | None = None) -> argparse.ArgumentPar
     )
     parser.add_argument("--version", action="version", version=f"activespec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module in (commands or COMMANDS).items():
+    for module in (commands or COMMANDS).values():
         importlib.import_module(f"activespec.cli.{module}").register(sub)
     return parser
 

@@ -1,0 +1,114 @@
+"""``activespec label serve`` in its own process: a posted label survives ``kill -9``."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.parse
+
+from activespec.constants import DEFAULT_CLASSES
+from activespec.labels import LabelStore
+from tests.labelling.conftest import TOKEN, request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class _Url:
+    """What :func:`tests.labelling.conftest.request` needs of a server: its port."""
+
+    def __init__(self, url: str):
+        self.port = urllib.parse.urlsplit(url).port
+
+
+def test_served_label_survives_killing_the_server(real_round):
+    target = real_round.query[2]["spectrum_id"]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "activespec",
+            "label",
+            "serve",
+            "--workdir",
+            str(real_round.workdir),
+            "--port",
+            "0",
+            "--token",
+            TOKEN,
+            "--labeller",
+            "night-shift",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if line.startswith("Open "):
+                break
+        text = "".join(printed)
+        assert "Labelling round 2" in text and "query 0/4, performance 0/2" in text
+        url = re.search(r"Open (http://\S+)", text).group(1)
+        assert url.startswith("http://127.0.0.1:") and url.endswith(f"/?token={TOKEN}")
+        server = _Url(url)
+        status, reply = request(
+            server,
+            "/api/labels",
+            body={"spectrum_id": target, "label": "emission", "comment": "filled-in trough"},
+        )
+        assert status == 200, reply
+        os.kill(process.pid, signal.SIGKILL)  # right after the answer: no clean shutdown
+        assert process.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        process.stdout.close()
+
+    with LabelStore(real_round.workdir / "labels.sqlite", DEFAULT_CLASSES) as store:
+        current = store.current_labels()
+        assert list(current) == [target]
+        label = current[target]
+        assert (label.label, label.labeller, label.comment, label.round) == (
+            "emission",
+            "night-shift",
+            "filled-in trough",
+            2,
+        )
+        assert label.to_dict() == reply["saved"]
+
+
+def test_serving_beyond_loopback_makes_up_a_token(real_round):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "activespec", "label", "serve"]
+        + ["--workdir", str(real_round.workdir), "--host", "0.0.0.0", "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if line.startswith("Open "):
+                break
+        text = "".join(printed)
+        assert "a random access token was generated" in text
+        url = re.search(r"Open (http://\S+)", text).group(1)
+        token = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["token"][0]
+        assert len(token) >= 20
+        server = _Url(url)
+        assert request(server, "/api/batch", token=None)[0] == 403
+        status, batch = request(server, "/api/batch", token=token)
+        assert status == 200 and len(batch["rows"]) == 6
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+        process.stdout.close()
