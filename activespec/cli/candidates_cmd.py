@@ -1,0 +1,127 @@
+"""``activespec candidates``: the candidate catalogue (CSV, VOTable) and the HTML report.
+
+Reads ``WORKDIR/rounds/round-NNN/`` only (no TensorFlow import), so it runs in seconds
+and can be repeated with another known catalogue or radius at will.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+from activespec.errors import ConfigError
+
+
+def register(subparsers) -> None:
+    """Add the ``candidates`` sub-command to the ``activespec`` parser."""
+    parser = subparsers.add_parser(
+        "candidates",
+        help="write the catalogue of emission-line candidates and the campaign report",
+        description=(
+            "Build the catalogue of the latest round's candidates (every pool spectrum "
+            "predicted emission or double-peak), cross-match it with a catalogue of known "
+            "objects, and write WORKDIR/catalogue/candidates.csv, candidates.vot and "
+            "report.html. With --samp, also send the VOTable and the top candidates' "
+            "spectra to TOPCAT / Aladin / SPLAT through a running SAMP hub."
+        ),
+    )
+    parser.add_argument("--workdir", required=True, metavar="DIR", help="campaign work directory")
+    parser.add_argument(
+        "--known",
+        metavar="CATALOGUE",
+        help="known objects to cross-match with: CSV, VOTable or FITS table with RA/Dec columns",
+    )
+    parser.add_argument(
+        "--radius",
+        type=float,
+        default=3.0,
+        metavar="ARCSEC",
+        help="cross-match radius in arcsec (default 3)",
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=12,
+        metavar="N",
+        help="thumbnails in the report (and spectra sent over SAMP) per class (default 12)",
+    )
+    parser.add_argument(
+        "--samp",
+        action="store_true",
+        help="send the VOTable and the top candidates' spectra to all SAMP clients",
+    )
+    parser.add_argument(
+        "--samp-hub",
+        metavar="LOCKFILE_URL",
+        help="SAMP hub lockfile (path, file:// URL or std-lockurl:...); implies --samp "
+        "(default: $SAMP_HUB, else ~/.samp)",
+    )
+    parser.add_argument(
+        "--samp-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the hub and the clients' replies (default 10)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the catalogue and report; optionally broadcast them. Return 0."""
+    from activespec.catalogue import (
+        build_catalogue,
+        count_summary,
+        send_to_samp,
+        top_candidates,
+        write_catalogue,
+        write_report,
+    )
+
+    if args.top < 0:
+        raise ConfigError(f"--top must be >= 0, not {args.top}")
+    workdir = pathlib.Path(args.workdir)
+    catalogue = build_catalogue(workdir, known=args.known, radius_arcsec=args.radius)
+    out_dir = workdir / "catalogue"
+    files = write_catalogue(catalogue, out_dir)
+    report = write_report(workdir, catalogue, out_dir / "report.html", top=args.top, files=files)
+
+    out = sys.stdout
+    counts = count_summary(catalogue)
+    known = catalogue.meta.get("known_catalogue")
+    out.write(f"round {catalogue.meta['round']}: {len(catalogue)} candidate spectra\n")
+    width = max(len(name) for name in counts)
+    for name, c in counts.items():
+        line = f"  {name:<{width}}  {c['all']:>7}"
+        if known:
+            line += f"  (new {c['new']}, known {c['known']})"
+        out.write(line + "\n")
+    if known:
+        out.write(
+            f"cross-matched with {known} ({catalogue.meta['known_catalogue_size']} objects) "
+            f"within {catalogue.meta['radius_arcsec']:g} arcsec\n"
+        )
+    else:
+        out.write("no known catalogue given (--known): every candidate counts as new\n")
+    out.write(f"catalogue  {files['csv']}\n           {files['votable']}\n")
+    out.write(f"report     {report}\n")
+
+    if args.samp or args.samp_hub:
+        chosen = top_candidates(catalogue, args.top)
+        result = send_to_samp(
+            files["votable"],
+            [str(s) for s in chosen["source"]],
+            hub_address=args.samp_hub,
+            timeout=args.samp_timeout,
+        )
+        out.write(f"SAMP hub   {result.hub_url}\n")
+        if result.table.replies:
+            replies = ", ".join(f"{k}: {v}" for k, v in result.table.replies.items())
+            out.write(f"  table sent to {len(result.table.replies)} client(s) ({replies})\n")
+        else:
+            out.write("  no client subscribes to table.load.votable (start TOPCAT or Aladin)\n")
+        n_spectra = sum(1 for d in result.spectra if d.replies)
+        out.write(f"  {len(result.spectra)} spectra sent, {n_spectra} received by a client\n")
+        for path, reason in result.skipped:
+            out.write(f"  skipped {path}: {reason}\n")
+    return 0
