@@ -1,0 +1,20 @@
+"""PoolScorer component: class probabilities and uncertainty of every pool spectrum."""
+
+from components.pool_scorer.component import PoolScorer, PoolScorerSpec
+from components.pool_scorer.executor import (
+    DEFAULT_BATCH_SIZE,
+    Executor,
+    ScorePool,
+    score_record_batch,
+    scores_file_pattern,
+)
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "Executor",
+    "PoolScorer",
+    "PoolScorerSpec",
+    "ScorePool",
+    "score_record_batch",
+    "scores_file_pattern",
+]

@@ -1,0 +1,390 @@
+"""Beam executor of the PoolScorer component: class probabilities and uncertainty of every
+pool spectrum.
+
+Pipeline::
+
+    ReadFromTFRecord(<split>/*, gzip) -> BatchElements -> score batch -> WriteToTFRecord(gzip)
+
+The scoring step decodes a batch of serialized ``tf.Example`` records into an Arrow
+RecordBatch (C++ decoder of tfx_bsl), runs the exported model's ``predict_flux`` signature
+on the flux matrix, computes the uncertainty measures of :mod:`activespec.uncertainty` and
+encodes the score records (keys in :mod:`components.score_features`) with the C++ encoder.
+Nothing of the pool is collected in the driver; the model is loaded once per worker
+process and shared between its threads.
+"""
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import tensorflow as tf
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.utils import shared
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import artifact_utils
+from tfx_bsl.coders import example_coder
+
+from activespec import errors, uncertainty
+from components import score_features
+from models import features, serving
+
+__all__ = [
+    "BATCH_SIZE_KEY",
+    "CLASS_NAMES_KEY",
+    "DEFAULT_BATCH_SIZE",
+    "EXAMPLES_KEY",
+    "Executor",
+    "METRICS_NAMESPACE",
+    "MODEL_KEY",
+    "SCORES_FILE_PREFIX",
+    "SCORES_KEY",
+    "SPLIT_KEY",
+    "ScorePool",
+    "score_record_batch",
+    "scores_file_pattern",
+]
+
+EXAMPLES_KEY = "examples"
+MODEL_KEY = "model"
+SCORES_KEY = "scores"
+CLASS_NAMES_KEY = "class_names"
+SPLIT_KEY = "split"
+BATCH_SIZE_KEY = "batch_size"
+
+#: Spectra per model call. Large enough to amortise the per-call overhead on CPU.
+DEFAULT_BATCH_SIZE = 1024
+#: Score files are ``<artifact uri>/scores-SSSSS-of-NNNNN.gz``.
+SCORES_FILE_PREFIX = "scores"
+METRICS_NAMESPACE = "activespec.pool_scorer"
+SCORED_COUNTER = "scored_spectra"
+REJECTED_COUNTER = "rejected_spectra"
+
+_LOG = logging.getLogger(__name__)
+
+#: Pass-through metadata: (key, schema type, value written when the input lacks it).
+_PASSTHROUGH_TYPES = {
+    score_features.SPECTRUM_ID: (schema_pb2.BYTES, b""),
+    score_features.DESIGNATION: (schema_pb2.BYTES, b""),
+    score_features.RA: (schema_pb2.FLOAT, np.nan),
+    score_features.DEC: (schema_pb2.FLOAT, np.nan),
+    score_features.SNR: (schema_pb2.FLOAT, np.nan),
+    score_features.SURVEY: (schema_pb2.BYTES, b""),
+    score_features.LAYOUT: (schema_pb2.BYTES, b""),
+    score_features.SOURCE: (schema_pb2.BYTES, b""),
+}
+
+
+def scores_file_pattern(scores_uri: str) -> str:
+    """Glob pattern of the score files inside a ``PoolScores`` artifact directory."""
+    return os.path.join(scores_uri, f"{SCORES_FILE_PREFIX}-*.gz")
+
+
+def _input_schema() -> schema_pb2.Schema:
+    """Schema the pool records are decoded with: flux plus the pass-through metadata."""
+    schema = schema_pb2.Schema()
+    schema.feature.add(name=features.FLUX, type=schema_pb2.FLOAT)
+    for key, (kind, _) in _PASSTHROUGH_TYPES.items():
+        schema.feature.add(name=key, type=kind)
+    return schema
+
+
+def _column(record_batch: pa.RecordBatch, name: str) -> pa.Array | None:
+    index = record_batch.schema.get_field_index(name)
+    return None if index < 0 else record_batch.column(index)
+
+
+def _list_layout(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Start offset into ``column.values`` and number of values of every row (0 for null)."""
+    lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False)
+    starts = column.offsets.to_numpy(zero_copy_only=False)[:-1]
+    return starts.astype(np.int64), lengths.astype(np.int64)
+
+
+def _first_values(column: pa.Array | None, n_rows: int, default: Any, kind: int) -> np.ndarray:
+    """First value of every row of a list column, ``default`` where a row has none."""
+    dtype = object if kind == schema_pb2.BYTES else np.float32
+    result = np.full(n_rows, default, dtype=dtype)
+    if column is None:
+        return result
+    starts, lengths = _list_layout(column)
+    present = lengths > 0
+    values = column.values.to_numpy(zero_copy_only=False)
+    result[present] = values[starts[present]]
+    return result
+
+
+def _flux_matrix(column: pa.Array | None, n_rows: int, n_points: int):
+    """Flux of the rows that carry exactly ``n_points`` finite values, and their mask."""
+    if column is None:
+        return np.zeros((0, n_points), np.float32), np.zeros(n_rows, bool)
+    starts, lengths = _list_layout(column)
+    usable = lengths == n_points
+    values = column.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    flux = values[starts[usable, np.newaxis] + np.arange(n_points)]
+    finite = np.isfinite(flux).all(axis=1)
+    usable[np.flatnonzero(usable)[~finite]] = False
+    return flux[finite], usable
+
+
+def _one_per_row(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
+    """A list column with exactly one value per row."""
+    offsets = pa.array(np.arange(len(values) + 1, dtype=np.int64))
+    return pa.LargeListArray.from_arrays(offsets, pa.array(values, type=arrow_type))
+
+
+def score_record_batch(
+    record_batch: pa.RecordBatch,
+    model: serving.ServingModel,
+    class_names: Sequence[str],
+) -> tuple[pa.RecordBatch, int]:
+    """Score the spectra of one decoded batch of pool records.
+
+    Parameters
+    ----------
+    record_batch : pyarrow.RecordBatch
+        Pool records decoded with the flux and pass-through schema (list columns).
+    model : models.serving.ServingModel
+        The exported classifier.
+    class_names : sequence of str
+        Class names in probability-column order.
+
+    Returns
+    -------
+    scores : pyarrow.RecordBatch
+        One row per usable spectrum with the keys of :mod:`components.score_features`;
+        missing pass-through values become NaN (numbers) or empty strings.
+    n_rejected : int
+        Records left out: no spectrum id, or flux missing, of the wrong length or not finite.
+    """
+    n_rows = record_batch.num_rows
+    flux, usable = _flux_matrix(_column(record_batch, features.FLUX), n_rows, model.n_points)
+    spectrum_ids = _first_values(
+        _column(record_batch, score_features.SPECTRUM_ID), n_rows, b"", schema_pb2.BYTES
+    )
+    has_id = spectrum_ids != b""
+    flux = flux[has_id[usable]]
+    usable &= has_id
+    n_usable = int(usable.sum())
+
+    probabilities = model.predict_flux(flux) if n_usable else np.zeros((0, len(class_names)))
+    probabilities = probabilities.astype(np.float32, copy=False)
+    predicted = probabilities.argmax(axis=1) if n_usable else np.zeros(0, np.int64)
+    names = np.array([name.encode("utf-8") for name in class_names], dtype=object)
+
+    columns: dict[str, pa.Array] = {}
+    for key, (kind, default) in _PASSTHROUGH_TYPES.items():
+        values = _first_values(_column(record_batch, key), n_rows, default, kind)[usable]
+        columns[key] = _one_per_row(
+            values, pa.large_binary() if kind == schema_pb2.BYTES else pa.float32()
+        )
+    columns[score_features.PROBABILITIES] = pa.LargeListArray.from_arrays(
+        pa.array(np.arange(0, probabilities.size + 1, len(class_names), dtype=np.int64)),
+        pa.array(probabilities.reshape(-1), type=pa.float32()),
+    )
+    columns[score_features.PREDICTED_LABEL] = _one_per_row(predicted.astype(np.int64), pa.int64())
+    columns[score_features.PREDICTED_CLASS] = _one_per_row(names[predicted], pa.large_binary())
+    for key, measure in (
+        (score_features.ENTROPY, uncertainty.entropy),
+        (score_features.MARGIN, uncertainty.margin),
+        (score_features.LEAST_CONFIDENCE, uncertainty.least_confidence),
+    ):
+        values = measure(probabilities) if n_usable else np.zeros(0)
+        columns[key] = _one_per_row(np.asarray(values, np.float32), pa.float32())
+    scores = pa.RecordBatch.from_arrays(list(columns.values()), list(columns.keys()))
+    return scores, n_rows - n_usable
+
+
+class _ScoreBatchFn(beam.DoFn):
+    """Serialized pool records (a batch) -> serialized score records."""
+
+    def __init__(self, model_dir: str, class_names: Sequence[str], shared_handle: shared.Shared):
+        self._model_dir = model_dir
+        self._class_names = tuple(class_names)
+        self._shared_handle = shared_handle
+        self._scored = beam.metrics.Metrics.counter(METRICS_NAMESPACE, SCORED_COUNTER)
+        self._rejected = beam.metrics.Metrics.counter(METRICS_NAMESPACE, REJECTED_COUNTER)
+
+    def setup(self):
+        # One SavedModel per worker process, shared by its threads.
+        self._model = self._shared_handle.acquire(
+            lambda: serving.load_model_dir(self._model_dir), tag=self._model_dir
+        )
+        if tuple(self._model.class_names) != self._class_names:
+            raise errors.ConfigError(
+                f"the model at {self._model_dir} predicts classes {list(self._model.class_names)}"
+                f" but the component was configured with {list(self._class_names)}"
+            )
+        self._decoder = example_coder.ExamplesToRecordBatchDecoder(
+            _input_schema().SerializeToString()
+        )
+        self._encoder = example_coder.RecordBatchToExamplesEncoder()
+
+    def process(self, batch: list[bytes]) -> Iterable[bytes]:
+        record_batch = self._decoder.DecodeBatch(list(batch))
+        scores, n_rejected = score_record_batch(record_batch, self._model, self._class_names)
+        self._scored.inc(scores.num_rows)
+        if n_rejected:
+            self._rejected.inc(n_rejected)
+        if scores.num_rows:
+            yield from self._encoder.encode(scores)
+
+
+@beam.ptransform_fn
+def ScorePool(  # noqa: N802 -- Beam PTransform naming convention
+    serialized_examples: beam.PCollection,
+    model_dir: str,
+    class_names: Sequence[str],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> beam.PCollection:
+    """Score serialized pool ``tf.Example`` records with an exported model.
+
+    Parameters
+    ----------
+    serialized_examples : apache_beam.PCollection of bytes
+        Pool records with ``flux`` and the pass-through metadata.
+    model_dir : str
+        SavedModel, TFX Model artifact or TF Serving base directory.
+    class_names : sequence of str
+        Expected class names of the model, in output order.
+    batch_size : int
+        Records per model call.
+
+    Returns
+    -------
+    apache_beam.PCollection of bytes
+        Serialized score records (keys in :mod:`components.score_features`).
+    """
+    return (
+        serialized_examples
+        | "Batch" >> beam.BatchElements(min_batch_size=batch_size, max_batch_size=batch_size)
+        | "Score" >> beam.ParDo(_ScoreBatchFn(model_dir, class_names, shared.Shared()))
+    )
+
+
+def _parse_class_names(value: Any) -> list[str]:
+    """Class names from the execution property (a JSON list, or a list in direct calls)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise errors.ConfigError(f"class_names is not a JSON list: {value!r}") from error
+    if not isinstance(value, list) or len(value) < 2:
+        raise errors.ConfigError(f"class_names must be a list of >= 2 names, got {value!r}")
+    if not all(isinstance(name, str) and name for name in value) or len(set(value)) != len(value):
+        raise errors.ConfigError(f"class_names must be distinct non-empty strings, got {value!r}")
+    return value
+
+
+def _counter_total(result: Any, name: str) -> int | None:
+    """Value of one of the scorer's counters, or None if the runner cannot report it."""
+    try:
+        counters = result.metrics().query(
+            MetricsFilter().with_namespace(METRICS_NAMESPACE).with_name(name)
+        )["counters"]
+    except (NotImplementedError, AttributeError, KeyError):
+        return None
+    if not counters:
+        return 0
+    return int(sum(c.committed if c.committed is not None else c.attempted for c in counters))
+
+
+def _count_records(pattern: str) -> int:
+    """Count records by streaming through files (only when the runner has no metrics)."""
+    files = tf.io.gfile.glob(pattern)
+    if not files:
+        return 0
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    return int(dataset.reduce(np.int64(0), lambda count, _: count + 1).numpy())
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """Scores one split of an Examples artifact with a trained model (see the README)."""
+
+    def Do(  # noqa: N802 -- TFX executor interface
+        self,
+        input_dict: dict[str, list],
+        output_dict: dict[str, list],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        """Run the scoring pipeline and record the counts on the ``scores`` artifact.
+
+        Parameters
+        ----------
+        input_dict : dict
+            ``examples`` (one Examples artifact) and ``model`` (one Model artifact).
+        output_dict : dict
+            ``scores`` (one PoolScores artifact).
+        exec_properties : dict
+            ``class_names`` (JSON list), ``split`` and ``batch_size``.
+
+        Raises
+        ------
+        activespec.errors.ConfigError
+            If the split does not exist or holds no files, or the configuration is invalid.
+        """
+        self._log_startup(input_dict, output_dict, exec_properties)
+        examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+        model = artifact_utils.get_single_instance(input_dict[MODEL_KEY])
+        scores = artifact_utils.get_single_instance(output_dict[SCORES_KEY])
+        class_names = _parse_class_names(exec_properties.get(CLASS_NAMES_KEY))
+        split = exec_properties.get(SPLIT_KEY) or "pool"
+        batch_size = int(exec_properties.get(BATCH_SIZE_KEY) or DEFAULT_BATCH_SIZE)
+        if batch_size < 1:
+            raise errors.ConfigError(f"batch_size must be positive, got {batch_size}")
+
+        try:
+            split_uri = artifact_utils.get_split_uri([examples], split)
+        except ValueError as error:
+            raise errors.ConfigError(
+                f"the examples artifact has no split {split!r} "
+                f"(splits: {artifact_utils.decode_split_names(examples.split_names)})"
+            ) from error
+        input_pattern = os.path.join(split_uri, "*")
+        if not tf.io.gfile.glob(input_pattern):
+            raise errors.ConfigError(f"split {split!r} has no files in {split_uri}")
+        # Fail in the driver, before workers start, if the model directory is unusable.
+        model_dir = serving.resolve_saved_model_dir(model.uri)
+
+        pipeline = self._make_beam_pipeline()
+        _ = (
+            pipeline
+            | "ReadPool"
+            >> beam.io.ReadFromTFRecord(
+                input_pattern, compression_type=beam.io.filesystem.CompressionTypes.GZIP
+            )
+            | "ScorePool" >> ScorePool(model_dir, class_names, batch_size)
+            | "WriteScores"
+            >> beam.io.WriteToTFRecord(
+                os.path.join(scores.uri, SCORES_FILE_PREFIX),
+                file_name_suffix=".gz",
+                compression_type=beam.io.filesystem.CompressionTypes.GZIP,
+            )
+        )
+        result = pipeline.run()
+        result.wait_until_finish()
+
+        num_scored = _counter_total(result, SCORED_COUNTER)
+        num_rejected = _counter_total(result, REJECTED_COUNTER)
+        if num_scored is None:
+            _LOG.info("Runner reports no metrics; counting the score records instead")
+            num_scored = _count_records(scores_file_pattern(scores.uri))
+        scores.set_int_custom_property("num_scored", num_scored)
+        if num_rejected is not None:
+            scores.set_int_custom_property("num_rejected", num_rejected)
+        scores.set_string_custom_property(CLASS_NAMES_KEY, json.dumps(class_names))
+        scores.set_string_custom_property(SPLIT_KEY, split)
+        scores.set_string_custom_property("model_dir", model_dir)
+        _LOG.info(
+            "Scored %d spectra of split %r (%s rejected) into %s",
+            num_scored,
+            split,
+            num_rejected,
+            scores.uri,
+        )

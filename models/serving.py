@@ -1,0 +1,215 @@
+"""Loading an exported classifier for batch prediction outside TF Serving.
+
+:func:`load_model_dir` accepts what the pipeline and TF Serving leave behind:
+
+* a SavedModel directory (contains ``saved_model.pb``);
+* a TFX ``Model`` artifact directory (its ``Format-Serving`` sub-directory is used);
+* a TF Serving base directory with numeric version sub-directories (the highest wins).
+"""
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from activespec import errors
+from models import export, features
+
+__all__ = ["ModelLoadError", "ServingModel", "load_model_dir", "resolve_saved_model_dir"]
+
+#: Sub-directory of a TFX Model artifact that holds the serving SavedModel.
+TFX_SERVING_SUBDIR = "Format-Serving"
+_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
+class ModelLoadError(errors.ConfigError):
+    """No loadable SavedModel at the given location, or it lacks the expected signatures."""
+
+    code = "model-load"
+
+
+def _is_saved_model_dir(path: str) -> bool:
+    return any(tf.io.gfile.exists(os.path.join(path, name)) for name in _SAVED_MODEL_FILES)
+
+
+def resolve_saved_model_dir(model_dir: str) -> str:
+    """Return the SavedModel directory that ``model_dir`` designates.
+
+    Parameters
+    ----------
+    model_dir : str
+        A SavedModel directory, a TFX Model artifact directory (with ``Format-Serving``)
+        or a TF Serving base directory with numeric version sub-directories.
+
+    Returns
+    -------
+    str
+        Path of the directory containing ``saved_model.pb``.
+
+    Raises
+    ------
+    ModelLoadError
+        If the path does not exist or holds no SavedModel in any of these layouts.
+    """
+    model_dir = os.fspath(model_dir)
+    if not tf.io.gfile.isdir(model_dir):
+        raise ModelLoadError(f"model directory {model_dir!r} does not exist")
+    if _is_saved_model_dir(model_dir):
+        return model_dir
+    tfx_serving = os.path.join(model_dir, TFX_SERVING_SUBDIR)
+    if tf.io.gfile.isdir(tfx_serving):
+        return resolve_saved_model_dir(tfx_serving)
+    versions = [
+        int(name.rstrip("/"))
+        for name in tf.io.gfile.listdir(model_dir)
+        if name.rstrip("/").isdigit()
+        and _is_saved_model_dir(os.path.join(model_dir, name.rstrip("/")))
+    ]
+    if not versions:
+        raise ModelLoadError(
+            f"no SavedModel in {model_dir!r}: expected saved_model.pb, a {TFX_SERVING_SUBDIR} "
+            "sub-directory or numeric version sub-directories"
+        )
+    return os.path.join(model_dir, str(max(versions)))
+
+
+@dataclasses.dataclass
+class ServingModel:
+    """An exported classifier ready for batched prediction.
+
+    Attributes
+    ----------
+    path : str
+        The SavedModel directory it was loaded from.
+    class_names : tuple of str
+        Class names in the order of the probability columns.
+    n_points : int
+        Expected length of the flux vectors.
+    """
+
+    path: str
+    class_names: tuple[str, ...]
+    n_points: int
+    _saved_model: Any = dataclasses.field(repr=False)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def _signature(self, name: str):
+        return self._saved_model.signatures[name]
+
+    def predict_flux(self, flux: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
+        """Class probabilities of preprocessed spectra.
+
+        Parameters
+        ----------
+        flux : numpy.ndarray, shape [N, n_points]
+            Spectra on the common grid, scaled like the training data.
+        batch_size : int
+            Spectra per model call (bounds memory; larger is faster up to a point).
+
+        Returns
+        -------
+        numpy.ndarray, shape [N, C], float32
+            Softmax probabilities, columns in :attr:`class_names` order.
+
+        Raises
+        ------
+        activespec.errors.WrongShapeError
+            If ``flux`` is not ``[N, n_points]``.
+        activespec.errors.RejectedSpectrum
+            If ``flux`` contains NaN or infinite values.
+        """
+        flux = np.asarray(flux, dtype=np.float32)
+        if flux.ndim != 2 or flux.shape[1] != self.n_points:
+            raise errors.WrongShapeError(
+                f"flux must have shape [N, {self.n_points}], got {list(flux.shape)}"
+            )
+        bad_rows = np.flatnonzero(~np.isfinite(flux).all(axis=1))
+        if bad_rows.size:
+            raise errors.RejectedSpectrum(
+                f"flux has NaN or infinite values in {bad_rows.size} row(s), first {bad_rows[:5].tolist()}",
+                code="non-finite-flux",
+            )
+        if flux.shape[0] == 0:
+            return np.zeros((0, self.n_classes), dtype=np.float32)
+        signature = self._signature(export.PREDICT_FLUX_SIGNATURE)
+        chunks = [
+            signature(**{features.FLUX: tf.constant(flux[start : start + batch_size])})[
+                export.PROBABILITIES_KEY
+            ].numpy()
+            for start in range(0, flux.shape[0], batch_size)
+        ]
+        return np.concatenate(chunks, axis=0)
+
+    def predict_examples(self, examples: Sequence[bytes], *, batch_size: int = 2048) -> np.ndarray:
+        """Class probabilities of serialized ``tf.Example`` records (``flux`` parsed in-graph).
+
+        Parameters
+        ----------
+        examples : sequence of bytes
+            Serialized ``tf.Example`` protos carrying the ``flux`` feature.
+        batch_size : int
+            Records per model call.
+
+        Returns
+        -------
+        numpy.ndarray, shape [N, C], float32
+        """
+        if len(examples) == 0:
+            return np.zeros((0, self.n_classes), dtype=np.float32)
+        signature = self._signature(export.SERVING_SIGNATURE)
+        chunks = [
+            signature(
+                **{export.EXAMPLES_INPUT: tf.constant(list(examples[start : start + batch_size]))}
+            )[export.PROBABILITIES_KEY].numpy()
+            for start in range(0, len(examples), batch_size)
+        ]
+        return np.concatenate(chunks, axis=0)
+
+
+def load_model_dir(model_dir: str) -> ServingModel:
+    """Load an exported classifier (see :func:`models.export.export_serving_model`).
+
+    Parameters
+    ----------
+    model_dir : str
+        A SavedModel directory, a TFX Model artifact directory or a TF Serving base
+        directory with numeric versions (the highest version is loaded).
+
+    Returns
+    -------
+    ServingModel
+        With ``class_names``, ``n_points`` and batched ``predict_flux``.
+
+    Raises
+    ------
+    ModelLoadError
+        If nothing loadable is there or the SavedModel lacks the ``predict_flux`` signature.
+    """
+    path = resolve_saved_model_dir(model_dir)
+    try:
+        saved_model = tf.saved_model.load(path)
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        raise ModelLoadError(f"SavedModel at {path!r} could not be loaded: {error}") from error
+    missing = {export.SERVING_SIGNATURE, export.PREDICT_FLUX_SIGNATURE} - set(
+        saved_model.signatures.keys()
+    )
+    if missing:
+        raise ModelLoadError(
+            f"SavedModel at {path!r} lacks signature(s) {sorted(missing)}; "
+            "export it with models.export.export_serving_model"
+        )
+    signature = saved_model.signatures[export.PREDICT_FLUX_SIGNATURE]
+    flux_spec = signature.structured_input_signature[1][features.FLUX]
+    n_points = int(flux_spec.shape[1])
+    # The class names travel inside the graph; one zero spectrum reads them out.
+    probe = signature(**{features.FLUX: tf.zeros([1, n_points], tf.float32)})
+    class_names = tuple(name.decode("utf-8") for name in probe[export.CLASS_NAMES_KEY].numpy()[0])
+    return ServingModel(
+        path=path, class_names=class_names, n_points=n_points, _saved_model=saved_model
+    )
