@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo_cmd",
     "candidates": "candidates_cmd",
     "label": "label_cmd",
+    "compile": "compile_cmd",
 }
 
 

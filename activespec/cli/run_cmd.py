@@ -1,0 +1,79 @@
+"""``activespec run``: several active-learning rounds with an oracle in the loop."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run active-learning rounds with a simulated or human oracle",
+        description=(
+            "Run rounds until N are complete in WORKDIR. With --oracle simulated, each round's "
+            "query and performance sample are answered from the simulated survey's ground "
+            "truth. With --oracle human, the run stops after each round's query; label it with "
+            "`activespec label serve` and run the same command again to continue."
+        ),
+    )
+    parser.add_argument("--workdir", required=True, type=pathlib.Path)
+    parser.add_argument("--rounds", required=True, type=int, help="rounds wanted in total")
+    parser.add_argument("--oracle", choices=("simulated", "human"), default="human")
+    parser.add_argument("--config", type=pathlib.Path, help="TOML configuration file")
+    parser.add_argument("--truth", type=pathlib.Path, help="ground truth of a simulated survey")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.configs import load_config
+
+    config = load_config(args.config, base_dir=None if args.config else args.workdir)
+    if args.rounds < 1:
+        from activespec.errors import ConfigError
+
+        raise ConfigError("--rounds must be at least 1")
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from pipeline.campaign import LabelsPending, run_campaign
+
+    try:
+        history = run_campaign(
+            args.workdir,
+            config,
+            rounds=args.rounds,
+            oracle=args.oracle,
+            truth_path=args.truth,
+            log=lambda line: print(line, flush=True),
+        )
+    except LabelsPending as pending:
+        print(f"waiting for labels: {pending}")
+        return 3
+    print(format_history(history))
+    return 0
+
+
+def format_history(history: list[dict]) -> str:
+    lines = [
+        "round  labels  macro-F1  candidates  perf. precision (95% lower)  true precision  true recall"
+    ]
+    for h in history:
+        ev = h.get("evaluation") or {}
+        perf = h.get("performance") or {}
+        sim = h.get("simulated") or {}
+        perf_text = (
+            f"{perf['precision']:.2f} ({perf['lower_bound_95']:.2f}, n={perf['n']})"
+            if perf.get("precision") is not None
+            else "-"
+        )
+        lines.append(
+            f"{h['round']:>5}  {h['labels_so_far']:>6}  {_fmt(ev.get('macro_f1')):>8}  "
+            f"{h.get('num_candidates') or 0:>10}  {perf_text:>27}  {_fmt(sim.get('precision')):>14}  "
+            f"{_fmt(sim.get('recall')):>11}"
+        )
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"

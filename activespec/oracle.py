@@ -1,0 +1,67 @@
+"""The simulated oracle: answers label queries from a simulated survey's ground truth.
+
+This module and the measurements of simulated runs are the only readers of
+``truth/pool_truth.csv``; training never sees it. A human oracle uses the labelling page
+(``activespec label serve``) instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable
+
+from activespec.errors import ConfigError
+
+TRUTH_RELATIVE_PATH = os.path.join("truth", "pool_truth.csv")
+
+
+class SimulatedOracle:
+    """Labels pool spectra with their true class.
+
+    Parameters
+    ----------
+    truth_path : path-like
+        The simulator's ``truth/pool_truth.csv`` (columns ``spectrum_id``, ``label``, ...).
+    class_names : sequence of str
+        Configured classes; a truth label outside them is an error.
+
+    Raises
+    ------
+    activespec.errors.ConfigError
+        If the file is missing, lacks the columns, or holds an unknown class.
+    """
+
+    labeller = "simulated-oracle"
+
+    def __init__(self, truth_path, class_names: Iterable[str]):
+        self.class_names = tuple(class_names)
+        try:
+            with open(truth_path, newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                if not {"spectrum_id", "label"} <= set(reader.fieldnames or ()):
+                    raise ConfigError(f"{truth_path}: needs the columns spectrum_id and label")
+                self._truth = {row["spectrum_id"]: row["label"] for row in reader}
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no ground truth at {truth_path}: the simulated oracle needs a survey written "
+                "by `activespec simulate`"
+            ) from None
+        unknown = set(self._truth.values()) - set(self.class_names)
+        if unknown:
+            raise ConfigError(f"{truth_path}: classes {sorted(unknown)} are not configured")
+
+    def __len__(self) -> int:
+        return len(self._truth)
+
+    def answer(self, spectrum_id: str) -> str:
+        """The true class of one pool spectrum (KeyError-free: unknown ids raise ConfigError)."""
+        try:
+            return self._truth[spectrum_id]
+        except KeyError:
+            raise ConfigError(f"spectrum {spectrum_id!r} is not in the simulated pool") from None
+
+    def positives(self, positive_classes: Iterable[str]) -> set[str]:
+        """Identifiers of all pool spectra whose true class is positive."""
+        wanted = set(positive_classes)
+        return {sid for sid, label in self._truth.items() if label in wanted}

@@ -1,0 +1,287 @@
+"""Several active-learning rounds with an oracle in the loop: ``activespec run``.
+
+Per round: export the labels given so far (a snapshot the pipeline's LabelJoin turns into
+training examples), run the round's TFX pipeline, register its query and performance
+sample in the label store, then ask the oracle. The simulated oracle answers at once from
+the simulator's ground truth; with a human oracle the campaign stops after the query and
+resumes, on the next ``activespec run``, once the round's labels are in.
+
+Per round it records: labels so far, held-out metrics, the performance-sample precision
+with its one-sided 95 % lower bound and, for simulated runs only, the true precision and
+recall of the candidate list over the whole pool. ``WORKDIR/history.json`` holds one
+record per round; the same figures are TensorBoard scalars under ``WORKDIR/tensorboard``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import pathlib
+from collections.abc import Callable
+
+from activespec.errors import ActivespecError
+from pipeline.configs import RoundConfig
+from pipeline.local_runner import WorkDir, run_round
+
+ORACLES = ("simulated", "human")
+
+
+class LabelsPending(ActivespecError):
+    """A human-oracle campaign waits for the labels of a round's query."""
+
+    code = "labels-pending"
+
+
+def label_store(workdir: WorkDir, config: RoundConfig):
+    from activespec.labels import LabelStore
+
+    return LabelStore(workdir.root / "labels.sqlite", list(config.data.classes))
+
+
+def snapshot_labels(store, path: pathlib.Path, *, roles=("query",)) -> tuple[str, str, int]:
+    """Write the current label of every spectrum registered with one of ``roles`` (in
+    any round) to a CSV: the pool labels the next round trains on.
+
+    Returns ``(path, digest, count)``; ``path`` is "" when there is no label yet.
+    """
+    wanted = _registered_ids(store, roles)
+    rows = sorted(
+        (sid, record.label) for sid, record in store.current_labels().items() if sid in wanted
+    )
+    if not rows:
+        return "", "", 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["spectrum_id", "label"])
+        writer.writerows(rows)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return str(path), digest, len(rows)
+
+
+def _registered_ids(store, roles, *, before_round: int | None = None) -> set[str]:
+    return {
+        row.spectrum_id
+        for index in store.rounds()
+        if before_round is None or index < before_round
+        for role in roles
+        for row in store.rows(index, role)
+    }
+
+
+def run_campaign(
+    workdir,
+    config: RoundConfig,
+    *,
+    rounds: int,
+    oracle: str = "simulated",
+    truth_path=None,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Run rounds until ``rounds`` rounds are complete in ``workdir``.
+
+    Parameters
+    ----------
+    workdir : path-like
+    config : RoundConfig
+    rounds : int
+        Total number of rounds wanted in the work directory (completed ones count).
+    oracle : {"simulated", "human"}
+    truth_path : path-like, optional
+        Ground truth of a simulated survey; defaults to ``survey/truth/pool_truth.csv``
+        next to the configured pool.
+    log : callable
+        Receives one line of progress at a time.
+
+    Returns
+    -------
+    list of dict
+        The campaign history, one record per completed round.
+
+    Raises
+    ------
+    LabelsPending
+        With a human oracle, when the latest round's query is not fully labelled.
+    """
+    if oracle not in ORACLES:
+        raise ActivespecError(f"unknown oracle {oracle!r}; choose one of {', '.join(ORACLES)}")
+    wd = WorkDir(pathlib.Path(workdir).resolve())
+    wd.root.mkdir(parents=True, exist_ok=True)
+    store = label_store(wd, config)
+    simulated = None
+    if oracle == "simulated":
+        from activespec.oracle import SimulatedOracle
+
+        simulated = SimulatedOracle(truth_path or _default_truth(config), config.data.classes)
+
+    history = load_history(wd)
+    while True:
+        done = wd.next_round_index()
+        if done:
+            last = done - 1
+            _require_labels(store, last, oracle)
+            history = _record_round(wd, store, config, last, history, simulated)
+        if done >= rounds:
+            return history
+        index = done
+        snapshot, digest, n_labels = snapshot_labels(
+            store, wd.root / "labels" / f"snapshot-round-{index:03d}.csv"
+        )
+        log(f"round {index}: training on the labelled set + {n_labels} labelled pool spectra")
+        summary = run_round(
+            wd.root, config, round_index=index, labels_snapshot=snapshot, labels_digest=digest
+        )
+        rows = _round_rows(summary)
+        store.register_round(index, rows)
+        log(
+            f"round {index}: macro-F1 {_fmt((summary.get('evaluation') or {}).get('macro_f1'))}, "
+            f"{len(rows)} spectra to label, "
+            f"{(summary.get('sampling') or {}).get('num_candidates')} candidates"
+        )
+        if simulated is not None:
+            for row in rows:
+                store.add_label(
+                    row["spectrum_id"],
+                    simulated.answer(row["spectrum_id"]),
+                    round_index=index,
+                    labeller=simulated.labeller,
+                    role=row["role"],
+                )
+        else:
+            log(
+                f"round {index}: label the query with `activespec label serve --workdir {wd.root}`, "
+                f"then run `activespec run --workdir {wd.root} --rounds {rounds} --oracle human` again"
+            )
+            history = _record_round(wd, store, config, index, history, None)
+            return history
+
+
+def load_history(wd: WorkDir) -> list[dict]:
+    path = wd.root / "history.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _record_round(wd, store, config, index, history, simulated) -> list[dict]:
+    """Add (or refresh) the record of round ``index`` in history.json and its summary."""
+    summary_path = wd.round_dir(index) / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    record = {
+        "round": index,
+        "labels_so_far": _labels_before(store, index),
+        "evaluation": summary.get("evaluation"),
+        "num_candidates": (summary.get("sampling") or {}).get("num_candidates"),
+        "class_counts": _class_counts(wd.round_dir(index) / "candidates.csv"),
+        "performance": performance_precision(store, index, config.sampling.positive_classes),
+    }
+    if simulated is not None:
+        record["simulated"] = true_precision_recall(
+            wd.round_dir(index) / "candidates.csv", simulated, config.sampling.positive_classes
+        )
+    summary.update({k: v for k, v in record.items() if k not in ("round", "evaluation")})
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+    history = [h for h in history if h["round"] != index] + [record]
+    history.sort(key=lambda h: h["round"])
+    (wd.root / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+    _write_scalars(wd, record)
+    return history
+
+
+def performance_precision(store, index: int, positive_classes) -> dict:
+    """Precision of the round's positive predictions, estimated on its labelled
+    performance sample, with the one-sided 95 % Clopper-Pearson lower bound."""
+    from activespec.catalogue.stats import precision_lower_bound
+
+    sample = {row.spectrum_id for row in store.rows(index, "performance")}
+    current = store.current_labels()
+    labels = [current[sid].label for sid in sample if sid in current]
+    n = len(labels)
+    hits = sum(label in positive_classes for label in labels)
+    if n == 0:
+        return {"n": 0, "precision": None, "lower_bound_95": None}
+    return {"n": n, "precision": hits / n, "lower_bound_95": precision_lower_bound(hits, n)}
+
+
+def true_precision_recall(candidates_csv: pathlib.Path, oracle, positive_classes) -> dict:
+    """Precision and recall of the candidate list against the simulated truth."""
+    positives = oracle.positives(positive_classes)
+    candidates = set()
+    if candidates_csv.exists():
+        with open(candidates_csv, newline="", encoding="utf-8") as fh:
+            candidates = {row["spectrum_id"] for row in csv.DictReader(fh)}
+    hits = len(candidates & positives)
+    return {
+        "precision": hits / len(candidates) if candidates else None,
+        "recall": hits / len(positives) if positives else None,
+        "num_true_positives_in_pool": len(positives),
+    }
+
+
+def _require_labels(store, index: int, oracle: str) -> None:
+    progress = store.progress(index)
+    missing = {role: total - done for role, (done, total) in progress.items() if done < total}
+    if missing.get("query"):
+        raise LabelsPending(
+            f"round {index}: {missing['query']} of {progress['query'][1]} query spectra still "
+            "need a label; label them with `activespec label serve` (or import a CSV with "
+            "`activespec label import`) and run again"
+        )
+
+
+def _labels_before(store, index: int) -> int:
+    """Pool labels the model of round ``index`` was trained on (given in earlier rounds)."""
+    queried = _registered_ids(store, ("query",), before_round=index)
+    return len(queried & set(store.current_labels()))
+
+
+def _round_rows(summary: dict) -> list[dict]:
+    rows = []
+    for name in ("query.json", "performance_sample.json"):
+        path = (summary.get("files") or {}).get(name)
+        if path and os.path.exists(path):
+            rows.extend(json.loads(pathlib.Path(path).read_text()))
+    return rows
+
+
+def _class_counts(candidates_csv: pathlib.Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    if candidates_csv.exists():
+        with open(candidates_csv, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                counts[row["predicted_class"]] = counts.get(row["predicted_class"], 0) + 1
+    return counts
+
+
+def _write_scalars(wd: WorkDir, record: dict) -> None:
+    import tensorflow as tf
+
+    scalars = {
+        "labels_so_far": record["labels_so_far"],
+        "heldout/macro_f1": (record.get("evaluation") or {}).get("macro_f1"),
+        "heldout/accuracy": (record.get("evaluation") or {}).get("accuracy"),
+        "performance/precision": record["performance"]["precision"],
+        "performance/lower_bound_95": record["performance"]["lower_bound_95"],
+        "pool/num_candidates": record.get("num_candidates"),
+    }
+    if "simulated" in record:
+        scalars["simulated/precision"] = record["simulated"]["precision"]
+        scalars["simulated/recall"] = record["simulated"]["recall"]
+    writer = tf.summary.create_file_writer(str(wd.root / "tensorboard"))
+    with writer.as_default():
+        for name, value in scalars.items():
+            if value is not None:
+                tf.summary.scalar(name, float(value), step=record["round"])
+    writer.flush()
+
+
+def _default_truth(config: RoundConfig) -> str:
+    from activespec.oracle import TRUTH_RELATIVE_PATH
+
+    # The pool glob is .../survey/pool/*.fits*; the truth lies in .../survey/truth/.
+    pool_dir = pathlib.Path(config.pool_patterns[0]).parent
+    return str(pool_dir.parent / TRUTH_RELATIVE_PATH)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

@@ -1,0 +1,377 @@
+"""Configuration of an active-learning round, loaded from TOML and validated up front.
+
+Every section is a frozen dataclass whose defaults reproduce the published setting
+(Škoda, Podsztavek & Tvrdík 2020). Unknown sections or keys, wrong types and bad
+values raise :class:`activespec.errors.ConfigError` naming the offending key, before
+anything runs. Relative paths are resolved against the directory of the config file,
+or against the work directory when no file is given.
+
+The ``[preprocessing]`` and ``[model]`` sections are validated by
+:class:`activespec.preprocessing.PreprocessConfig` and :class:`models.config.ModelConfig`,
+which own those settings.
+
+Example ``activespec.toml``::
+
+    [data]
+    labelled = ["survey/labelled/*.fits*"]
+    labels = "survey/labelled/labels.csv"
+    pool = ["survey/pool/*.fits*"]
+
+    [sampling]
+    strategy = "margin"
+    query_size = 50
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import types
+import typing
+from typing import Any
+
+from activespec.constants import DEFAULT_CLASSES
+from activespec.errors import ConfigError
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SAMPLING_STRATEGIES = ("entropy", "margin", "least_confidence")
+DISTRIBUTION_STRATEGIES = ("auto", "default", "one_device", "mirrored", "tpu")
+BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineSection:
+    """``[pipeline]``: identity and caching of the TFX pipeline."""
+
+    name: str = "activespec"
+    #: Reuse the outputs of components whose inputs did not change (the pool ingestion).
+    enable_cache: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSection:
+    """``[data]``: where the labelled set and the pool are, and the classes."""
+
+    labelled: tuple[str, ...] = ("survey/labelled/*.fits*",)
+    labels: str = "survey/labelled/labels.csv"
+    pool: tuple[str, ...] = ("survey/pool/*.fits*",)
+    #: Optional text file with one pool path per line, instead of (or besides) ``pool`` globs.
+    pool_file_list: str = ""
+    classes: tuple[str, ...] = DEFAULT_CLASSES
+    #: Hash buckets of the labelled set: ``train`` fits, ``eval`` stops early, ``test`` is held out.
+    splits: dict = dataclasses.field(default_factory=lambda: {"train": 16, "eval": 2, "test": 2})
+    #: Degrade the labelled (high-resolution) instrument to the pool's resolution.
+    degrade_labelled: bool = True
+    #: Fingerprint the pool's files (count, sizes, mtimes) so that a changed pool is re-ingested.
+    fingerprint_pool: bool = True
+
+    def validate(self) -> None:
+        if not self.labelled:
+            raise ConfigError("data.labelled: give at least one glob pattern of labelled files")
+        if not self.pool and not self.pool_file_list:
+            raise ConfigError("data.pool: give glob patterns of pool files or data.pool_file_list")
+        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
+            raise ConfigError(
+                f"data.classes: need at least two distinct class names, got {list(self.classes)}"
+            )
+        if set(self.splits) != {"train", "eval", "test"}:
+            raise ConfigError(
+                f"data.splits: need exactly the buckets train, eval and test, got {sorted(self.splits)}"
+            )
+        for name, buckets in self.splits.items():
+            if not isinstance(buckets, int) or isinstance(buckets, bool) or buckets < 1:
+                raise ConfigError(
+                    f"data.splits.{name}: must be a positive integer, got {buckets!r}"
+                )
+
+
+@dataclasses.dataclass(frozen=True)
+class DistributionSection:
+    """``[distribution]``: the tf.distribute strategy of the Trainer."""
+
+    #: auto = TPU if resolvable, else all GPUs (Mirrored), else the CPU.
+    strategy: str = "auto"
+    tpu_address: str = ""
+    #: Split the CPU into this many logical devices (for MirroredStrategy without GPUs).
+    logical_cpus: int = 0
+
+    def validate(self) -> None:
+        _check_choice("distribution.strategy", self.strategy, DISTRIBUTION_STRATEGIES)
+        if self.logical_cpus < 0:
+            raise ConfigError("distribution.logical_cpus: must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationSection:
+    """``[evaluation]``: the Evaluator's blessing threshold on the held-out split."""
+
+    #: The model is blessed (and pushed) when its macro-F1 on the test split reaches this.
+    min_macro_f1: float = 0.5
+
+    def validate(self) -> None:
+        if not 0.0 <= self.min_macro_f1 <= 1.0:
+            raise ConfigError(
+                f"evaluation.min_macro_f1: must be in [0, 1], got {self.min_macro_f1}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingSection:
+    """``[sampling]``: the query strategy and sizes (published: entropy, 100 and 30)."""
+
+    strategy: str = "entropy"
+    query_size: int = 100
+    performance_sample_size: int = 30
+    positive_classes: tuple[str, ...] = ("emission", "double-peak")
+    seed: int = 0
+
+    def validate(self) -> None:
+        _check_choice("sampling.strategy", self.strategy, SAMPLING_STRATEGIES)
+        if self.query_size < 1:
+            raise ConfigError("sampling.query_size: must be >= 1")
+        if self.performance_sample_size < 0:
+            raise ConfigError("sampling.performance_sample_size: must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class BeamSection:
+    """``[beam]``: the Beam runner of the data-parallel components."""
+
+    runner: str = "DirectRunner"
+    direct_running_mode: str = "multi_processing"
+    #: 0 = one worker per CPU core.
+    direct_num_workers: int = 0
+    #: Passed through unchanged, e.g. ["--project=...", "--region=...", "--temp_location=gs://..."].
+    extra_args: tuple[str, ...] = ()
+    #: On the DirectRunner, run the light components (statistics, evaluation, label join,
+    #: sampling) in-process: starting worker processes would cost them more than it saves.
+    #: Ingestion and scoring always use direct_running_mode with direct_num_workers.
+    light_components_in_process: bool = True
+
+    def validate(self) -> None:
+        _check_choice("beam.runner", self.runner, BEAM_RUNNERS)
+        _check_choice(
+            "beam.direct_running_mode",
+            self.direct_running_mode,
+            ("in_memory", "multi_threading", "multi_processing"),
+        )
+        if self.direct_num_workers < 0:
+            raise ConfigError("beam.direct_num_workers: must be >= 0")
+
+    def pipeline_args(self) -> list[str]:
+        """Arguments of every Beam component (the pipeline-level ``beam_pipeline_args``)."""
+        args = [f"--runner={self.runner}"]
+        if self.runner == "DirectRunner":
+            mode, workers = self.direct_running_mode, self._workers()
+            if self.light_components_in_process:
+                mode, workers = "in_memory", 1
+            args += [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"]
+        return args + list(self.extra_args)
+
+    def heavy_component_args(self) -> list[str]:
+        """Extra arguments of the CPU-heavy components (ingestion, pool scoring).
+
+        They follow the pipeline-level arguments, so on the DirectRunner they restore the
+        configured mode and worker count that light components do without.
+        """
+        if self.runner != "DirectRunner":
+            return []
+        return [
+            f"--direct_running_mode={self.direct_running_mode}",
+            f"--direct_num_workers={self._workers()}",
+        ]
+
+    def _workers(self) -> int:
+        return self.direct_num_workers or os.cpu_count() or 1
+
+
+_SECTIONS: dict[str, type] = {
+    "pipeline": PipelineSection,
+    "data": DataSection,
+    "distribution": DistributionSection,
+    "evaluation": EvaluationSection,
+    "sampling": SamplingSection,
+    "beam": BeamSection,
+}
+#: Sections validated by the classes that own them (free-form tables here).
+_DELEGATED = ("preprocessing", "model")
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundConfig:
+    """The whole configuration of a round. Build with :func:`load_config`."""
+
+    base_dir: pathlib.Path
+    pipeline: PipelineSection = PipelineSection()
+    data: DataSection = DataSection()
+    preprocessing: dict = dataclasses.field(default_factory=dict)
+    model: dict = dataclasses.field(default_factory=dict)
+    distribution: DistributionSection = DistributionSection()
+    evaluation: EvaluationSection = EvaluationSection()
+    sampling: SamplingSection = SamplingSection()
+    beam: BeamSection = BeamSection()
+
+    def resolve(self, path: str) -> str:
+        """Absolute form of a configured path (URIs such as gs://... pass unchanged)."""
+        if not path or "://" in path or os.path.isabs(path):
+            return path
+        return str(self.base_dir / path)
+
+    @property
+    def labelled_patterns(self) -> list[str]:
+        return [self.resolve(p) for p in self.data.labelled]
+
+    @property
+    def pool_patterns(self) -> list[str]:
+        return [self.resolve(p) for p in self.data.pool]
+
+    def preprocess_config(self):
+        """The validated :class:`activespec.preprocessing.PreprocessConfig`."""
+        from activespec.preprocessing import PreprocessConfig
+
+        return PreprocessConfig.from_dict(self.preprocessing)
+
+    def model_config(self):
+        """The validated :class:`models.config.ModelConfig`."""
+        from models.config import ModelConfig
+
+        return ModelConfig.from_dict(self.model)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {}
+        for name in _SECTIONS:
+            out[name] = _plain(dataclasses.asdict(getattr(self, name)))
+        out["preprocessing"] = self.preprocess_config().to_dict()
+        out["model"] = self.model_config().to_dict()
+        return out
+
+
+def load_config(path: str | os.PathLike | None = None, *, base_dir=None) -> RoundConfig:
+    """Read and validate a round configuration.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A TOML file. Without it, every default applies.
+    base_dir : path-like, optional
+        Directory relative paths are resolved against; defaults to the config file's
+        directory, or the current directory when there is no file.
+
+    Returns
+    -------
+    RoundConfig
+
+    Raises
+    ------
+    activespec.errors.ConfigError
+        On a missing or unparsable file, an unknown section or key, a value of the wrong
+        type, or a value out of range.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = pathlib.Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    if base_dir is None:
+        base_dir = path.parent if path is not None else pathlib.Path.cwd()
+    return config_from_dict(raw, base_dir=base_dir)
+
+
+def config_from_dict(raw: dict[str, Any], *, base_dir) -> RoundConfig:
+    """Validate a configuration given as nested dicts (the parsed TOML)."""
+    unknown = sorted(set(raw) - set(_SECTIONS) - set(_DELEGATED))
+    if unknown:
+        allowed = ", ".join(sorted([*_SECTIONS, *_DELEGATED]))
+        raise ConfigError(f"unknown section [{unknown[0]}]; sections are: {allowed}")
+    kwargs: dict[str, Any] = {"base_dir": pathlib.Path(base_dir).resolve()}
+    for name, cls in _SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        kwargs[name] = _build_section(name, cls, table)
+    for name in _DELEGATED:
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        kwargs[name] = dict(table)
+    config = RoundConfig(**kwargs)
+    # Delegated sections validate themselves; fail now, not in the middle of a run.
+    config.preprocess_config()
+    config.model_config()
+    unknown_pos = set(config.sampling.positive_classes) - set(config.data.classes)
+    if unknown_pos:
+        raise ConfigError(
+            f"sampling.positive_classes: {sorted(unknown_pos)} not among data.classes {list(config.data.classes)}"
+        )
+    return config
+
+
+def _build_section(section: str, cls: type, table: dict[str, Any]):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown key {section}.{unknown[0]}; [{section}] accepts: {', '.join(fields)}"
+        )
+    hints = typing.get_type_hints(cls)
+    values = {key: _coerce(f"{section}.{key}", hints[key], value) for key, value in table.items()}
+    obj = cls(**values)
+    if hasattr(obj, "validate"):
+        obj.validate()
+    return obj
+
+
+def _coerce(key: str, hint, value):
+    """Check ``value`` against a dataclass field type; lists become tuples."""
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        if not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}: every item must be a string, got {value!r}")
+        return tuple(value)
+    if hint is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table, got {value!r}")
+        return dict(value)
+    if isinstance(hint, types.UnionType):  # pragma: no cover - not used by sections yet
+        return value
+    raise ConfigError(f"{key}: unsupported setting type {hint}")  # pragma: no cover
+
+
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(choices)}")
+
+
+def _plain(obj):
+    if isinstance(obj, tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj

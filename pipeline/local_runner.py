@@ -1,0 +1,220 @@
+"""Run one active-learning round embedded on this machine.
+
+TFX's LocalDagRunner orchestrates, ML Metadata lives in an SQLite file and the Beam
+components use the DirectRunner (multi-processing by default). A work directory holds
+everything of a campaign::
+
+    WORKDIR/
+      tfx/pipeline_root/      TFX artifacts of every round
+      tfx/metadata.sqlite     ML Metadata (what ran, what it produced, the cache)
+      serving_model/<ver>/    the pushed TF Serving model (blessed rounds only)
+      rounds/round-NNN/       human-readable outputs of each round: summary.json,
+                              query.csv/json, performance_sample.csv/json,
+                              candidates.csv, rejected-labelled.csv, rejected-pool.csv
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import shutil
+import time
+
+from pipeline.configs import RoundConfig
+from pipeline.mlmd_outputs import NodeRun, custom_property, latest_node_runs, open_store
+
+#: Files copied from the sampler and ingestion artifacts into rounds/round-NNN/.
+_ROUND_FILES = {
+    ("UncertaintySampler", "query"): ("query.csv", "query.json"),
+    ("UncertaintySampler", "performance_sample"): (
+        "performance_sample.csv",
+        "performance_sample.json",
+    ),
+    ("UncertaintySampler", "candidates"): ("candidates.csv",),
+}
+_REJECTIONS = {"LabelledIngest": "rejected-labelled.csv", "PoolIngest": "rejected-pool.csv"}
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkDir:
+    """Paths of a campaign's work directory."""
+
+    root: pathlib.Path
+
+    @property
+    def pipeline_root(self) -> pathlib.Path:
+        return self.root / "tfx" / "pipeline_root"
+
+    @property
+    def metadata_path(self) -> pathlib.Path:
+        return self.root / "tfx" / "metadata.sqlite"
+
+    @property
+    def serving_model_dir(self) -> pathlib.Path:
+        return self.root / "serving_model"
+
+    @property
+    def rounds_dir(self) -> pathlib.Path:
+        return self.root / "rounds"
+
+    def round_dir(self, index: int) -> pathlib.Path:
+        return self.rounds_dir / f"round-{index:03d}"
+
+    def next_round_index(self) -> int:
+        done = sorted(self.rounds_dir.glob("round-*/summary.json"))
+        return len(done)
+
+
+def run_round(
+    workdir: str | os.PathLike,
+    config: RoundConfig,
+    *,
+    round_index: int | None = None,
+    labels_snapshot: str = "",
+    labels_digest: str = "",
+    beam_pipeline_args: list[str] | None = None,
+) -> dict:
+    """Run one round on the local runner and return its summary (also written to disk).
+
+    Parameters
+    ----------
+    workdir : path-like
+        The campaign's work directory (created when missing).
+    config : RoundConfig
+        Validated configuration.
+    round_index : int, optional
+        Defaults to the number of rounds already completed in ``workdir``.
+    labels_snapshot, labels_digest : str
+        Pool labels given in earlier rounds and their digest (see
+        :func:`pipeline.campaign.snapshot_labels`); empty for none.
+    beam_pipeline_args : list of str, optional
+        Overrides ``config.beam``.
+
+    Returns
+    -------
+    dict
+        The round summary (see :func:`summarise_round`).
+    """
+    from tfx import v1 as tfx
+
+    from components.spectra_ingest import fingerprint_inputs
+    from pipeline.pipeline import create_pipeline
+
+    wd = WorkDir(pathlib.Path(workdir).resolve())
+    wd.pipeline_root.mkdir(parents=True, exist_ok=True)
+    index = wd.next_round_index() if round_index is None else round_index
+    fingerprint = fingerprint_inputs(config.pool_patterns) if config.data.fingerprint_pool else ""
+
+    pipeline = create_pipeline(
+        config=config,
+        pipeline_root=str(wd.pipeline_root),
+        serving_model_dir=str(wd.serving_model_dir),
+        round_index=index,
+        pool_fingerprint=fingerprint,
+        labels_snapshot=labels_snapshot,
+        labels_digest=labels_digest,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            str(wd.metadata_path)
+        ),
+        beam_pipeline_args=beam_pipeline_args,
+    )
+    started = time.time()
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+    elapsed = time.time() - started
+
+    runs = latest_node_runs(open_store(str(wd.metadata_path)), config.pipeline.name)
+    summary = summarise_round(runs, config, round_index=index, elapsed_s=elapsed)
+    round_dir = wd.round_dir(index)
+    round_dir.mkdir(parents=True, exist_ok=True)
+    summary["files"] = _copy_round_files(runs, round_dir)
+    summary["serving_model_dir"] = str(wd.serving_model_dir)
+    (round_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary["summary_path"] = str(round_dir / "summary.json")
+    return summary
+
+
+def summarise_round(
+    runs: dict[str, NodeRun], config: RoundConfig, *, round_index: int, elapsed_s: float
+) -> dict:
+    """Collect the figures of a finished round from its nodes' artifacts."""
+    from pipeline.evaluation import read_evaluation
+
+    classes = list(config.data.classes)
+    summary: dict = {
+        "round": round_index,
+        "class_names": classes,
+        "elapsed_s": round(elapsed_s, 1),
+        "nodes": {node: run.state for node, run in sorted(runs.items())},
+        "ingestion": {},
+    }
+    for node in ("LabelledIngest", "PoolIngest"):
+        run = runs.get(node)
+        if run is None:
+            continue
+        examples, rejections = run.artifact("examples"), run.artifact("rejections")
+        summary["ingestion"][node] = {
+            "state": run.state,
+            "reused_from_cache": run.state == "CACHED",
+            "num_ingested": custom_property(examples, "num_ingested"),
+            "num_examples": custom_property(examples, "num_examples"),
+            "num_rejected": custom_property(rejections, "num_rejected"),
+            "rejections_by_code": custom_property(rejections, "rejections_by_code", {}),
+            "examples_uri": run.uri("examples"),
+            "rejections_uri": run.uri("rejections"),
+        }
+    evaluator = runs.get("Evaluator")
+    if evaluator is not None and evaluator.uri("evaluation"):
+        summary["evaluation"] = read_evaluation(evaluator.uri("evaluation"), classes)
+        blessing = evaluator.artifact("blessing")
+        summary["evaluation"]["blessed"] = bool(custom_property(blessing, "blessed", 0))
+        summary["evaluation"]["min_macro_f1"] = config.evaluation.min_macro_f1
+    pusher = runs.get("Pusher")
+    if pusher is not None:
+        pushed = pusher.artifact("pushed_model")
+        summary["pushed"] = bool(custom_property(pushed, "pushed", 0))
+        summary["pushed_destination"] = custom_property(pushed, "pushed_destination")
+    sampler = runs.get("UncertaintySampler")
+    if sampler is not None:
+        summary["sampling"] = {
+            "strategy": config.sampling.strategy,
+            "query_size": custom_property(sampler.artifact("query"), "query_size"),
+            "performance_sample_size": custom_property(
+                sampler.artifact("performance_sample"), "performance_sample_size"
+            ),
+            "num_candidates": custom_property(sampler.artifact("candidates"), "num_candidates"),
+        }
+    scorer = runs.get("PoolScorer")
+    if scorer is not None:
+        summary["num_scored"] = custom_property(scorer.artifact("scores"), "num_scored")
+    join = runs.get("LabelJoin")
+    if join is not None:
+        joined = join.artifact("examples")
+        summary["pool_labels"] = {
+            "num_labels": custom_property(joined, "num_labels", 0),
+            "num_joined": custom_property(joined, "num_joined", 0),
+            "num_unmatched": custom_property(joined, "num_unmatched", 0),
+        }
+    trainer = runs.get("Trainer")
+    if trainer is not None:
+        summary["model_uri"] = trainer.uri("model")
+        summary["model_run_uri"] = trainer.uri("model_run")
+    return summary
+
+
+def _copy_round_files(runs: dict[str, NodeRun], round_dir: pathlib.Path) -> dict[str, str]:
+    """Copy the human-readable outputs next to the summary; return name -> path."""
+    copied: dict[str, str] = {}
+    for (node, key), names in _ROUND_FILES.items():
+        uri = runs[node].uri(key) if node in runs else None
+        for name in names:
+            if uri and os.path.exists(os.path.join(uri, name)):
+                shutil.copyfile(os.path.join(uri, name), round_dir / name)
+                copied[name] = str(round_dir / name)
+    for node, name in _REJECTIONS.items():
+        uri = runs[node].uri("rejections") if node in runs else None
+        if uri and os.path.exists(os.path.join(uri, "rejected.csv")):
+            shutil.copyfile(os.path.join(uri, "rejected.csv"), round_dir / name)
+            copied[name] = str(round_dir / name)
+    return copied

@@ -1,0 +1,199 @@
+"""The definition of one active-learning round as a TFX pipeline.
+
+``create_pipeline`` is the single definition every runner compiles: the local runner
+(:mod:`pipeline.local_runner`) and the Kubeflow Pipelines v2 runner (``kubeflow/``).
+
+Graph::
+
+    LabelledIngest ──┐
+    PoolIngest ──────┼─ LabelJoin ─ StatisticsGen ─ ExampleValidator ─ ValidationGate ─┐
+         │           │    (+ ImportSchemaGen)                                          │
+         │           └────────────────────────────────────────────────────────── Trainer ─ Evaluator ─ Pusher
+         └─ StatisticsGen ─ ExampleValidator ─ ValidationGate ─┐                   │
+              (+ ImportSchemaGen)                              └──── PoolScorer ───┘─ UncertaintySampler
+
+The pool is ingested once: ``PoolIngest`` depends only on the pool's files (and their
+fingerprint), so with caching on, later rounds reuse its output without reading a FITS
+file again.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from tfx import v1 as tfx
+
+from components.label_join import LabelJoin
+from components.pool_scorer.component import PoolScorer
+from components.spectra_ingest.component import SpectraIngest
+from components.uncertainty_sampler.component import UncertaintySampler
+from components.validation_gate import ValidationGate
+from pipeline.evaluation import eval_config
+
+SCHEMA_DIR = pathlib.Path(__file__).parent / "schema"
+LABELLED_SCHEMA = SCHEMA_DIR / "labelled" / "schema.pbtxt"
+POOL_SCHEMA = SCHEMA_DIR / "pool" / "schema.pbtxt"
+TRAINER_RUN_FN = "models.trainer_module.run_fn"
+
+
+def create_pipeline(
+    *,
+    config,
+    pipeline_root: str,
+    serving_model_dir: str,
+    round_index: int = 0,
+    pool_fingerprint: str = "",
+    labels_snapshot: str = "",
+    labels_digest: str = "",
+    metadata_connection_config=None,
+    beam_pipeline_args: list[str] | None = None,
+) -> tfx.dsl.Pipeline:
+    """Build the TFX pipeline of one active-learning round.
+
+    Parameters
+    ----------
+    config : pipeline.configs.RoundConfig
+        The validated round configuration.
+    pipeline_root : str
+        Where artifacts are written (local path or gs://...).
+    serving_model_dir : str
+        Base directory of the pushed TF Serving model (versioned subdirectories).
+    round_index : int
+        The round number; seeds the performance sample.
+    pool_fingerprint : str
+        A digest of the pool's files; a changed pool is re-ingested.
+    labels_snapshot : str
+        CSV (``spectrum_id,label``) of the pool spectra labelled in earlier rounds; they
+        join the training set by :class:`components.label_join.LabelJoin`.
+    labels_digest : str
+        Digest of ``labels_snapshot`` (a new label reruns training, an unchanged set hits
+        the cache).
+    metadata_connection_config : optional
+        ML Metadata connection (SQLite for the local runner; None on Kubeflow).
+    beam_pipeline_args : list of str, optional
+        Arguments of every Beam-based component, instead of those ``config.beam`` gives
+        (which run the heavy components, ingestion and scoring, in multi-processing mode).
+
+    Returns
+    -------
+    tfx.dsl.Pipeline
+    """
+    classes = list(config.data.classes)
+    preprocessing = config.preprocess_config().to_dict()
+
+    labelled_ingest = SpectraIngest(
+        file_patterns=config.labelled_patterns,
+        labels=config.resolve(config.data.labels),
+        class_names=classes,
+        preprocessing=preprocessing,
+        degrade_resolution=config.data.degrade_labelled,
+        splits=dict(config.data.splits),
+    ).with_id("LabelledIngest")
+    pool_ingest = SpectraIngest(
+        file_patterns=config.pool_patterns,
+        file_list=config.resolve(config.data.pool_file_list) or None,
+        class_names=classes,
+        preprocessing=preprocessing,
+        degrade_resolution=False,
+        splits={"pool": 1},
+        input_fingerprint=pool_fingerprint,
+    ).with_id("PoolIngest")
+
+    label_join = LabelJoin(
+        labelled_examples=labelled_ingest.outputs["examples"],
+        pool_examples=pool_ingest.outputs["examples"],
+        class_names=classes,
+        labels=labels_snapshot,
+        labels_digest=labels_digest,
+    )
+    # The training set of this round: the labelled instrument plus the labelled pool spectra.
+    training_examples = label_join.outputs["examples"]
+
+    labelled_schema = tfx.components.ImportSchemaGen(schema_file=str(LABELLED_SCHEMA)).with_id(
+        "LabelledSchema"
+    )
+    pool_schema = tfx.components.ImportSchemaGen(schema_file=str(POOL_SCHEMA)).with_id("PoolSchema")
+
+    validation = {}
+    for name, examples, schema in (
+        ("Labelled", training_examples, labelled_schema),
+        ("Pool", pool_ingest.outputs["examples"], pool_schema),
+    ):
+        stats = tfx.components.StatisticsGen(examples=examples).with_id(f"{name}StatisticsGen")
+        validator = tfx.components.ExampleValidator(
+            statistics=stats.outputs["statistics"], schema=schema.outputs["schema"]
+        ).with_id(f"{name}ExampleValidator")
+        gate = ValidationGate(
+            anomalies=validator.outputs["anomalies"], what=f"{name.lower()} examples"
+        ).with_id(f"{name}ValidationGate")
+        validation[name] = (stats, validator, gate)
+
+    trainer = tfx.components.Trainer(
+        run_fn=TRAINER_RUN_FN,
+        examples=training_examples,
+        schema=labelled_schema.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(splits=["train"]),
+        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        custom_config={
+            "class_names": classes,
+            "model": config.model_config().to_dict(),
+            "distribution": {
+                "kind": config.distribution.strategy,
+                "tpu_address": config.distribution.tpu_address,
+                "logical_cpus": config.distribution.logical_cpus,
+            },
+        },
+    )
+    trainer.add_upstream_node(validation["Labelled"][2])
+
+    evaluator = tfx.components.Evaluator(
+        examples=training_examples,
+        model=trainer.outputs["model"],
+        eval_config=eval_config(classes, config.evaluation.min_macro_f1),
+        example_splits=["test"],
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
+        ),
+    )
+
+    scorer = PoolScorer(
+        examples=pool_ingest.outputs["examples"],
+        model=trainer.outputs["model"],
+        class_names=classes,
+    )
+    scorer.add_upstream_node(validation["Pool"][2])
+    sampler = UncertaintySampler(
+        scores=scorer.outputs["scores"],
+        labelled_examples=training_examples,
+        class_names=classes,
+        strategy=config.sampling.strategy,
+        query_size=config.sampling.query_size,
+        performance_sample_size=config.sampling.performance_sample_size,
+        positive_classes=list(config.sampling.positive_classes),
+        seed=config.sampling.seed,
+        round_index=round_index,
+    )
+
+    if beam_pipeline_args is None:
+        for heavy in (labelled_ingest, pool_ingest, scorer):
+            heavy.with_beam_pipeline_args(config.beam.heavy_component_args())
+
+    components = [labelled_ingest, pool_ingest, label_join, labelled_schema, pool_schema]
+    for stats, validator, gate in validation.values():
+        components += [stats, validator, gate]
+    components += [trainer, evaluator, pusher, scorer, sampler]
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline.name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=config.pipeline.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args
+        if beam_pipeline_args is not None
+        else config.beam.pipeline_args(),
+    )

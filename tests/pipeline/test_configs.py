@@ -1,0 +1,83 @@
+"""Configuration: published defaults, strict validation before anything runs."""
+
+import pytest
+
+from activespec.errors import ConfigError
+from pipeline.configs import config_from_dict, load_config
+
+
+def test_defaults_reproduce_the_published_setting(tmp_path):
+    config = load_config(None, base_dir=tmp_path)
+    assert config.data.classes == ("other", "emission", "double-peak")
+    assert config.sampling.strategy == "entropy"
+    assert config.sampling.query_size == 100
+    assert config.sampling.performance_sample_size == 30
+    pre = config.preprocess_config()
+    assert (pre.grid_start, pre.grid_stop, pre.n_points) == (6519.0, 6732.0, 140)
+    assert pre.scaling == "minmax"
+    model = config.model_config()
+    assert model.batch_size == 64 and model.patience == 10
+    # Relative data paths resolve against the work directory.
+    assert config.labelled_patterns == [str(tmp_path.resolve() / "survey/labelled/*.fits*")]
+
+
+def test_toml_file_overrides_and_resolves_paths_against_its_directory(tmp_path):
+    cfg = tmp_path / "conf" / "round.toml"
+    cfg.parent.mkdir()
+    cfg.write_text(
+        '[data]\npool = ["../lamost/*.fits.gz"]\n'
+        '[sampling]\nstrategy = "margin"\nquery_size = 7\n'
+        "[model]\nmax_epochs = 3\n"
+        '[beam]\ndirect_num_workers = 3\nextra_args = ["--foo=bar"]\n'
+    )
+    config = load_config(cfg)
+    assert config.pool_patterns == [str(cfg.parent.resolve() / "../lamost/*.fits.gz")]
+    assert config.sampling.strategy == "margin" and config.sampling.query_size == 7
+    assert config.model_config().max_epochs == 3
+    args = config.beam.pipeline_args()
+    assert "--direct_running_mode=in_memory" in args and args[-1] == "--foo=bar"
+    assert "--direct_num_workers=3" in config.beam.heavy_component_args()
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"sampling": {"strategy": "random-ish"}}, "sampling.strategy"),
+        ({"sampling": {"query_size": 0}}, "sampling.query_size"),
+        ({"sampling": {"qurey_size": 10}}, "unknown key sampling.qurey_size"),
+        ({"samplng": {}}, "unknown section [samplng]"),
+        ({"data": {"classes": ["a"]}}, "data.classes"),
+        ({"data": {"pool": "pool/*.fits"}}, "data.pool: expected a list"),
+        ({"data": {"splits": {"train": 3, "eval": 1}}}, "data.splits"),
+        ({"evaluation": {"min_macro_f1": 1.5}}, "evaluation.min_macro_f1"),
+        ({"distribution": {"strategy": "gpu-please"}}, "distribution.strategy"),
+        ({"beam": {"direct_num_workers": "two"}}, "beam.direct_num_workers: expected an integer"),
+        ({"pipeline": {"enable_cache": "yes"}}, "pipeline.enable_cache: expected true or false"),
+        ({"sampling": {"positive_classes": ["be-star"]}}, "sampling.positive_classes"),
+        ({"preprocessing": {"n_pointz": 140}}, "n_pointz"),
+        ({"model": {"dropout": "half"}}, "dropout"),
+    ],
+)
+def test_bad_values_fail_with_a_message_naming_the_key(tmp_path, raw, message):
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(raw, base_dir=tmp_path)
+    assert message in str(err.value)
+
+
+def test_unreadable_files_fail_clearly(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sampling\nstrategy = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_round_cli_rejects_bad_config_before_running(tmp_path, capsys):
+    from activespec.cli import main
+
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[sampling]\nstrategy = "most-interesting"\n')
+    assert main(["round", "--workdir", str(tmp_path / "w"), "--config", str(cfg)]) == 2
+    assert "sampling.strategy" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()

@@ -1,0 +1,136 @@
+"""One active-learning round end to end on the local runner, on a simulated survey.
+
+Slow: simulation, two Beam ingestions, TFDV, training, TFMA evaluation, scoring and
+sampling; then a second round that must reuse the ingested pool.
+"""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from activespec.simulator import simulate_survey
+from models import features
+from pipeline.configs import config_from_dict
+from pipeline.local_runner import WorkDir, run_round
+
+pytestmark = pytest.mark.slow
+
+N_LABELLED = 900
+N_POOL = 2500
+BROKEN = {"truncated.fits": "truncated", "noise.fits": "not-fits"}
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory, real_dir):
+    root = tmp_path_factory.mktemp("campaign")
+    simulate_survey(root / "survey", n_labelled=N_LABELLED, n_pool=N_POOL, seed=7, progress=False)
+    pool_dir = root / "survey" / "pool"
+    # Files a real pool has too: a truncated download and something that is not FITS.
+    good = sorted(pool_dir.glob("*.fits"))[0].read_bytes()
+    (pool_dir / "truncated.fits").write_bytes(good[: len(good) // 3])
+    (pool_dir / "noise.fits").write_bytes(np.random.default_rng(0).bytes(20_000))
+    config = config_from_dict(
+        {
+            "model": {"max_epochs": 20, "patience": 4, "batch_size": 64},
+            "beam": {"direct_running_mode": "multi_processing", "direct_num_workers": 2},
+            "evaluation": {"min_macro_f1": 0.4},
+        },
+        base_dir=root,
+    )
+    first = run_round(root, config)
+    second = run_round(root, config)
+    return root, config, first, second
+
+
+def _read_examples(uri, split):
+    files = tf.io.gfile.glob(os.path.join(uri, f"Split-{split}", "*"))
+    ids = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        example = tf.train.Example.FromString(record.numpy())
+        ids.append(example.features.feature[features.SPECTRUM_ID].bytes_list.value[0].decode())
+    return ids
+
+
+def _truth(root):
+    with open(root / "survey" / "truth" / "pool_truth.csv") as fh:
+        return {row["spectrum_id"]: row for row in csv.DictReader(fh)}
+
+
+def test_every_component_ran(campaign):
+    _, _, first, _ = campaign
+    assert set(first["nodes"].values()) <= {"COMPLETE", "CACHED"}, first["nodes"]
+    for node in ("LabelledIngest", "PoolIngest", "Trainer", "Evaluator", "Pusher", "PoolScorer",
+                 "UncertaintySampler", "LabelledExampleValidator", "PoolExampleValidator"):
+        assert node in first["nodes"], node
+
+
+def test_rejected_files_are_counted_with_reasons(campaign):
+    root, _, first, _ = campaign
+    pool = first["ingestion"]["PoolIngest"]
+    assert pool["num_ingested"] + pool["num_rejected"] == N_POOL + len(BROKEN)
+    rejected = {}
+    with open(first["files"]["rejected-pool.csv"]) as fh:
+        for row in csv.DictReader(fh):
+            rejected[os.path.basename(row["path"])] = row["code"]
+    for name, code in BROKEN.items():
+        assert rejected.get(name) == code, (name, rejected.get(name))
+    assert sum(pool["rejections_by_code"].values()) == pool["num_rejected"]
+
+
+def test_model_is_clearly_better_than_chance_on_held_out_split(campaign):
+    _, _, first, _ = campaign
+    ev = first["evaluation"]
+    assert ev["n"] > 50
+    assert ev["macro_f1"] > 0.6, ev
+    cm = np.array(ev["confusion_matrix"])
+    assert cm.sum() == ev["n"]
+    assert np.trace(cm) / cm.sum() > 0.7
+    if ev["blessed"]:
+        versions = os.listdir(first["serving_model_dir"])
+        assert versions and all(v.isdigit() for v in versions)
+
+
+def test_query_is_pool_spectra_not_labelled_ones(campaign):
+    root, config, first, _ = campaign
+    with open(first["files"]["query.json"]) as fh:
+        query = json.load(fh)
+    assert len(query) == config.sampling.query_size
+    ids = [q["spectrum_id"] for q in query]
+    assert len(set(ids)) == len(ids)
+    truth = _truth(root)
+    assert set(ids) <= set(truth)
+    labelled_uri = first["ingestion"]["LabelledIngest"]["examples_uri"]
+    labelled = {i for s in ("train", "eval", "test") for i in _read_examples(labelled_uri, s)}
+    assert not set(ids) & labelled
+    entropies = [q["entropy"] for q in query]
+    assert entropies == sorted(entropies, reverse=True)
+    with open(first["files"]["performance_sample.json"]) as fh:
+        perf = json.load(fh)
+    assert 0 < len(perf) <= config.sampling.performance_sample_size
+    assert all(p["predicted_class"] in ("emission", "double-peak") for p in perf)
+
+
+def test_candidates_find_the_emission_objects(campaign):
+    root, _, first, _ = campaign
+    truth = _truth(root)
+    with open(first["files"]["candidates.csv"]) as fh:
+        cands = {row["spectrum_id"] for row in csv.DictReader(fh)}
+    assert len(cands) == first["sampling"]["num_candidates"]
+    positives = {i for i, row in truth.items() if row["label"] != "other"}
+    assert positives, "the simulated pool has emission objects"
+    recall = len(cands & positives) / len(positives)
+    assert recall > 0.5, recall
+
+
+def test_second_round_reuses_the_ingested_pool(campaign):
+    root, _, first, second = campaign
+    assert second["round"] == first["round"] + 1
+    pool1, pool2 = first["ingestion"]["PoolIngest"], second["ingestion"]["PoolIngest"]
+    assert pool2["reused_from_cache"]
+    assert pool2["examples_uri"] == pool1["examples_uri"]
+    assert (WorkDir(root).round_dir(second["round"]) / "summary.json").exists()
+
