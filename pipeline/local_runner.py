@@ -105,7 +105,12 @@ def run_round(
     wd = WorkDir(pathlib.Path(workdir).resolve())
     wd.pipeline_root.mkdir(parents=True, exist_ok=True)
     index = wd.next_round_index() if round_index is None else round_index
-    fingerprint = fingerprint_inputs(config.pool_patterns) if config.data.fingerprint_pool else ""
+    fingerprint = ""
+    if config.data.fingerprint_pool:
+        file_list = config.resolve(config.data.pool_file_list)
+        fingerprint = fingerprint_inputs(
+            config.pool_patterns, extra_files=[file_list] if file_list else ()
+        )
 
     pipeline = create_pipeline(
         config=config,
