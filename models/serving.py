@@ -5,9 +5,15 @@
 * a SavedModel directory (contains ``saved_model.pb``);
 * a TFX ``Model`` artifact directory (its ``Format-Serving`` sub-directory is used);
 * a TF Serving base directory with numeric version sub-directories (the highest wins).
+
+The model's metadata (``assets.extra/activespec_model.json``, see :mod:`models.export`)
+gives the preprocessing settings the training vectors were made with; a model exported
+before the metadata existed gets the default settings and a logged warning.
 """
 
 import dataclasses
+import json
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -16,9 +22,18 @@ import numpy as np
 import tensorflow as tf
 
 from activespec import errors
+from activespec.preprocessing import PreprocessConfig
 from models import export, features
 
-__all__ = ["ModelLoadError", "ServingModel", "load_model_dir", "resolve_saved_model_dir"]
+__all__ = [
+    "ModelLoadError",
+    "ServingModel",
+    "load_model_dir",
+    "read_model_metadata",
+    "resolve_saved_model_dir",
+]
+
+_LOG = logging.getLogger(__name__)
 
 #: Sub-directory of a TFX Model artifact that holds the serving SavedModel.
 TFX_SERVING_SUBDIR = "Format-Serving"
@@ -88,12 +103,19 @@ class ServingModel:
         Class names in the order of the probability columns.
     n_points : int
         Expected length of the flux vectors.
+    preprocess_config : activespec.preprocessing.PreprocessConfig
+        How a spectrum becomes the model's input: the settings recorded at export, or the
+        defaults for a model exported without metadata.
+    metadata : dict
+        The content of ``assets.extra/activespec_model.json`` (empty when absent).
     """
 
     path: str
     class_names: tuple[str, ...]
     n_points: int
     _saved_model: Any = dataclasses.field(repr=False)
+    preprocess_config: PreprocessConfig = dataclasses.field(default_factory=PreprocessConfig)
+    metadata: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def n_classes(self) -> int:
@@ -172,6 +194,76 @@ class ServingModel:
         return np.concatenate(chunks, axis=0)
 
 
+def read_model_metadata(saved_model_dir: str) -> dict | None:
+    """Read ``assets.extra/activespec_model.json`` of an exported SavedModel.
+
+    Parameters
+    ----------
+    saved_model_dir : str
+        The directory holding ``saved_model.pb``.
+
+    Returns
+    -------
+    dict or None
+        The metadata written by :func:`models.export.export_serving_model`; None when the
+        model has none (exported by an older version).
+
+    Raises
+    ------
+    ModelLoadError
+        If the file exists but is not a JSON object.
+    """
+    path = os.path.join(saved_model_dir, export.ASSETS_EXTRA_DIR, export.METADATA_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    try:
+        with tf.io.gfile.GFile(path, "r") as handle:
+            metadata = json.load(handle)
+    except (ValueError, tf.errors.OpError) as error:
+        raise ModelLoadError(f"model metadata {path!r} is not valid JSON: {error}") from error
+    if not isinstance(metadata, dict):
+        raise ModelLoadError(f"model metadata {path!r} is not a JSON object")
+    return metadata
+
+
+def _preprocess_config_from(
+    metadata: dict | None, path: str, class_names: tuple[str, ...], n_points: int
+) -> PreprocessConfig:
+    """The preprocessing settings recorded with the model, checked against its graph."""
+    if metadata is None:
+        _LOG.warning(
+            "Model at %s has no %s/%s (exported before activespec recorded its "
+            "preprocessing): assuming the default preprocessing settings",
+            path,
+            export.ASSETS_EXTRA_DIR,
+            export.METADATA_FILE,
+        )
+        try:
+            return PreprocessConfig(n_points=n_points)
+        except errors.ConfigError as error:
+            raise ModelLoadError(f"model at {path!r}: {error}") from error
+    recorded_names = metadata.get("class_names")
+    if recorded_names is not None and tuple(recorded_names) != class_names:
+        raise ModelLoadError(
+            f"model metadata at {path!r} lists classes {recorded_names} but the graph "
+            f"outputs {list(class_names)}"
+        )
+    if "preprocessing" not in metadata:
+        raise ModelLoadError(f"model metadata at {path!r} has no 'preprocessing' settings")
+    try:
+        config = PreprocessConfig.from_dict(metadata["preprocessing"])
+    except errors.ConfigError as error:
+        raise ModelLoadError(
+            f"model metadata at {path!r} has invalid preprocessing settings: {error}"
+        ) from error
+    if config.n_points != n_points:
+        raise ModelLoadError(
+            f"model metadata at {path!r} gives {config.n_points}-point preprocessing but "
+            f"the model takes {n_points} points"
+        )
+    return config
+
+
 def load_model_dir(model_dir: str) -> ServingModel:
     """Load an exported classifier (see :func:`models.export.export_serving_model`).
 
@@ -184,12 +276,14 @@ def load_model_dir(model_dir: str) -> ServingModel:
     Returns
     -------
     ServingModel
-        With ``class_names``, ``n_points`` and batched ``predict_flux``.
+        With ``class_names``, ``n_points``, ``preprocess_config`` and batched
+        ``predict_flux`` / ``predict_examples``.
 
     Raises
     ------
     ModelLoadError
-        If nothing loadable is there or the SavedModel lacks the ``predict_flux`` signature.
+        If nothing loadable is there, the SavedModel lacks the ``predict_flux`` signature
+        or its metadata is unreadable or contradicts the graph.
     """
     path = resolve_saved_model_dir(model_dir)
     try:
@@ -210,6 +304,12 @@ def load_model_dir(model_dir: str) -> ServingModel:
     # The class names travel inside the graph; one zero spectrum reads them out.
     probe = signature(**{features.FLUX: tf.zeros([1, n_points], tf.float32)})
     class_names = tuple(name.decode("utf-8") for name in probe[export.CLASS_NAMES_KEY].numpy()[0])
+    metadata = read_model_metadata(path)
     return ServingModel(
-        path=path, class_names=class_names, n_points=n_points, _saved_model=saved_model
+        path=path,
+        class_names=class_names,
+        n_points=n_points,
+        _saved_model=saved_model,
+        preprocess_config=_preprocess_config_from(metadata, path, class_names, n_points),
+        metadata=metadata or {},
     )

@@ -10,6 +10,7 @@ Use with the generic Trainer executor, e.g.::
             "class_names": ["other", "emission", "double-peak"],
             "model": {"max_epochs": 100, "class_weighting": "balanced"},
             "distribution": {"kind": "auto"},
+            "preprocessing": {"scaling": "minmax"},
         },
     )
 
@@ -22,6 +23,14 @@ Use with the generic Trainer executor, e.g.::
 ``distribution``
     Fields of :class:`models.strategy.StrategyConfig` (``kind``, ``tpu_address``,
     ``logical_cpus``).
+``preprocessing``
+    Fields of :class:`activespec.preprocessing.PreprocessConfig`: how ingestion made the
+    training vectors. Recorded with the exported model so that scoring preprocesses the
+    same way (default: the published settings).
+
+With a Tuner upstream (``Trainer(hyperparameters=tuner.outputs["best_hyperparameters"])``,
+see :mod:`models.tuner_module`), the best values it found replace the ``model`` fields
+they tune (:func:`models.tuning.apply_hyperparameters`).
 
 The Trainer reads only ``flux`` and ``label`` from the examples. Each epoch is one pass over
 the ``train`` split (``TrainArgs.num_steps``, when set, caps the total number of steps);
@@ -48,21 +57,25 @@ from tfx_bsl.public import tfxio
 
 from activespec import errors
 from activespec.constants import DEFAULT_CLASSES
-from models import cnn, export, features
+from activespec.preprocessing import PreprocessConfig
+from models import cnn, export, features, tuning
 from models import strategy as strategy_lib
 
 __all__ = [
     "CUSTOM_CONFIG_KEYS",
     "SUMMARY_FILE",
     "TrainerConfig",
+    "TrainingData",
     "balanced_class_weights",
     "count_labels",
+    "make_strategy",
     "run_fn",
+    "training_data",
     "training_schema",
 ]
 
 #: Keys the Trainer accepts in ``custom_config``.
-CUSTOM_CONFIG_KEYS = ("class_names", "model", "distribution")
+CUSTOM_CONFIG_KEYS = ("class_names", "model", "distribution", "preprocessing")
 #: Name of the JSON file with the outcome of a training run (in ``fn_args.model_run_dir``).
 SUMMARY_FILE = "training_summary.json"
 #: Batch size of the single pass that counts the training labels.
@@ -96,6 +109,8 @@ class TrainerConfig:
         Architecture and training settings.
     distribution : models.strategy.StrategyConfig
         Distribution settings.
+    preprocessing : activespec.preprocessing.PreprocessConfig
+        Preprocessing of the training vectors, recorded with the exported model.
     """
 
     class_names: tuple[str, ...] = DEFAULT_CLASSES
@@ -103,6 +118,7 @@ class TrainerConfig:
     distribution: strategy_lib.StrategyConfig = dataclasses.field(
         default_factory=strategy_lib.StrategyConfig
     )
+    preprocessing: PreprocessConfig = dataclasses.field(default_factory=PreprocessConfig)
 
     @classmethod
     def from_custom_config(cls, custom_config: Mapping[str, Any] | None) -> "TrainerConfig":
@@ -111,7 +127,8 @@ class TrainerConfig:
         Parameters
         ----------
         custom_config : mapping or None
-            Keys ``class_names``, ``model``, ``distribution``; ``None`` gives all defaults.
+            Keys ``class_names``, ``model``, ``distribution``, ``preprocessing``; ``None``
+            gives all defaults.
 
         Returns
         -------
@@ -128,10 +145,19 @@ class TrainerConfig:
             raise errors.ConfigError(
                 f"unknown Trainer custom_config key(s) {unknown}; allowed: {list(CUSTOM_CONFIG_KEYS)}"
             )
+        model = cnn.ModelConfig.from_dict(custom_config.get("model"))
+        preprocessing = PreprocessConfig.from_dict(custom_config.get("preprocessing") or {})
+        # Refuse before training what the export would refuse after it.
+        if preprocessing.n_points != model.n_points:
+            raise errors.ConfigError(
+                f"preprocessing makes {preprocessing.n_points}-point vectors but the model "
+                f"takes n_points={model.n_points}"
+            )
         return cls(
             class_names=_check_class_names(custom_config.get("class_names", DEFAULT_CLASSES)),
-            model=cnn.ModelConfig.from_dict(custom_config.get("model")),
+            model=model,
             distribution=strategy_lib.StrategyConfig.from_dict(custom_config.get("distribution")),
+            preprocessing=preprocessing,
         )
 
 
@@ -290,7 +316,7 @@ def _read_schema(fn_args: tfx.components.FnArgs) -> schema_pb2.Schema | None:
     return tfx.utils.parse_pbtxt_file(path, schema_pb2.Schema())
 
 
-def _make_strategy(config: strategy_lib.StrategyConfig) -> tuple[tf.distribute.Strategy, str]:
+def make_strategy(config: strategy_lib.StrategyConfig) -> tuple[tf.distribute.Strategy, str]:
     """Create the configured strategy; if the CPU can no longer be split (TensorFlow was
     initialised earlier in this process, e.g. by another component of a local run), mirror
     over the devices that exist and say so."""
@@ -306,50 +332,83 @@ def _make_strategy(config: strategy_lib.StrategyConfig) -> tuple[tf.distribute.S
         return strategy, note
 
 
-def _write_json(path: str, content: Mapping[str, Any]) -> None:
-    with tf.io.gfile.GFile(path, "w") as handle:
-        json.dump(content, handle, indent=2, sort_keys=True)
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """The input pipeline of a training run, shared by :func:`run_fn` and the Tuner.
+
+    Attributes
+    ----------
+    train_dataset : tf.data.Dataset
+        Shuffled batches ``({"flux": [B, n_points]}, label [B])``; one pass is one epoch.
+    eval_dataset : tf.data.Dataset
+        Batches of the ``eval`` split in file order (repeated when ``eval_steps`` is set).
+    counts : numpy.ndarray of int
+        Training examples per class.
+    class_weight : dict of int to float or None
+        Balanced class weights, or None when the model configuration asks for none.
+    steps_per_epoch : int
+        Batches in one pass over the training split.
+    """
+
+    train_dataset: tf.data.Dataset
+    eval_dataset: tf.data.Dataset
+    counts: np.ndarray
+    class_weight: dict[int, float] | None
+    steps_per_epoch: int
+
+    @property
+    def n_train(self) -> int:
+        """Number of training examples."""
+        return int(self.counts.sum())
+
+    def epoch_limit(self, max_epochs: int, train_steps: int | None) -> int:
+        """``max_epochs``, capped by ``train_steps`` (``TrainArgs.num_steps``, rounded up to
+        whole epochs); 0 or None caps nothing."""
+        if not train_steps:
+            return max_epochs
+        return max(1, min(max_epochs, math.ceil(train_steps / self.steps_per_epoch)))
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    """Train a fresh CNN on the ``train`` split and export it for serving.
+def training_data(
+    fn_args: tfx.components.FnArgs,
+    class_names: Sequence[str],
+    model_config: cnn.ModelConfig,
+    global_batch_size: int,
+) -> TrainingData:
+    """Read the schema, count the training labels and build the train and eval datasets.
 
     Parameters
     ----------
     fn_args : tfx.components.FnArgs
-        Provided by the TFX Trainer (generic executor): ``train_files``, ``eval_files``,
-        ``data_accessor``, ``schema_path``, ``custom_config``, ``serving_model_dir``,
-        ``model_run_dir`` and optionally ``train_steps`` / ``eval_steps``.
+        ``train_files``, ``eval_files``, ``data_accessor``, ``schema_path`` and
+        ``eval_steps`` are used.
+    class_names : sequence of str
+        Class names in label-index order.
+    model_config : models.config.ModelConfig
+        ``n_points`` and ``class_weighting`` are used.
+    global_batch_size : int
+        Batch size over all replicas.
+
+    Returns
+    -------
+    TrainingData
 
     Raises
     ------
     activespec.errors.ConfigError
-        On an invalid ``custom_config``, a schema that lacks ``flux`` or ``label``, labels
-        outside the configured classes or an empty training split.
+        If the schema lacks ``flux`` or ``label``, a label is outside the classes or the
+        training split is empty.
     """
-    config = TrainerConfig.from_custom_config(fn_args.custom_config)
-    model_config = config.model
-    n_classes = len(config.class_names)
-    strategy, strategy_note = _make_strategy(config.distribution)
-    replicas = strategy.num_replicas_in_sync
-    global_batch_size = model_config.batch_size * replicas
-
     schema = training_schema(_read_schema(fn_args), model_config.n_points)
-    counts = count_labels(fn_args.train_files, fn_args.data_accessor, n_classes)
+    counts = count_labels(fn_args.train_files, fn_args.data_accessor, len(class_names))
     n_train = int(counts.sum())
     if n_train == 0:
         raise errors.ConfigError(f"the training split {fn_args.train_files} has no examples")
     for index in np.flatnonzero(counts == 0):
-        _LOG.warning("No training example of class %r", config.class_names[index])
+        _LOG.warning("No training example of class %r", class_names[index])
     class_weight = (
         balanced_class_weights(counts) if model_config.class_weighting == "balanced" else None
     )
-
-    # An epoch is one pass over the training data; TrainArgs.num_steps caps the total.
-    steps_per_epoch = math.ceil(n_train / global_batch_size)
-    epochs = model_config.max_epochs
-    if fn_args.train_steps:
-        epochs = max(1, min(epochs, math.ceil(fn_args.train_steps / steps_per_epoch)))
     train_dataset = _input_fn(
         fn_args.train_files,
         fn_args.data_accessor,
@@ -366,6 +425,52 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         shuffle=False,
         num_epochs=None if fn_args.eval_steps else 1,
     )
+    return TrainingData(
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        counts=counts,
+        class_weight=class_weight,
+        steps_per_epoch=math.ceil(n_train / global_batch_size),
+    )
+
+
+def _write_json(path: str, content: Mapping[str, Any]) -> None:
+    with tf.io.gfile.GFile(path, "w") as handle:
+        json.dump(content, handle, indent=2, sort_keys=True)
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """Train a fresh CNN on the ``train`` split and export it for serving.
+
+    Parameters
+    ----------
+    fn_args : tfx.components.FnArgs
+        Provided by the TFX Trainer (generic executor): ``train_files``, ``eval_files``,
+        ``data_accessor``, ``schema_path``, ``custom_config``, ``serving_model_dir``,
+        ``model_run_dir`` and optionally ``train_steps`` / ``eval_steps`` and
+        ``hyperparameters`` (the Tuner's best, which override the ``model`` config).
+
+    Raises
+    ------
+    activespec.errors.ConfigError
+        On an invalid ``custom_config`` or ``hyperparameters``, a schema that lacks
+        ``flux`` or ``label``, labels outside the configured classes or an empty training
+        split.
+    """
+    config = TrainerConfig.from_custom_config(fn_args.custom_config)
+    # The Tuner's best values (when it ran) replace the configured ones they tune.
+    tuned = tuning.searched_values(fn_args.hyperparameters)
+    model_config = tuning.apply_hyperparameters(config.model, tuned)
+    n_classes = len(config.class_names)
+    strategy, strategy_note = make_strategy(config.distribution)
+    replicas = strategy.num_replicas_in_sync
+    global_batch_size = model_config.batch_size * replicas
+
+    data = training_data(fn_args, config.class_names, model_config, global_batch_size)
+    counts, n_train, class_weight = data.counts, data.n_train, data.class_weight
+    train_dataset, eval_dataset = data.train_dataset, data.eval_dataset
+    # An epoch is one pass over the training data; TrainArgs.num_steps caps the total.
+    epochs = data.epoch_limit(model_config.max_epochs, fn_args.train_steps)
 
     with strategy.scope():
         model = model_config.build(n_classes)
@@ -401,6 +506,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         fn_args.serving_model_dir,
         class_names=config.class_names,
         n_points=model_config.n_points,
+        preprocessing=config.preprocessing,
     )
 
     # The exported weights are those EarlyStopping restored (improvements below min_delta
@@ -431,6 +537,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         "replicas": replicas,
         "global_batch_size": global_batch_size,
         "model_config": model_config.to_dict(),
+        "tuned_hyperparameters": tuned or None,
         "serving_model_dir": fn_args.serving_model_dir,
     }
     tf.io.gfile.makedirs(fn_args.model_run_dir)

@@ -142,6 +142,7 @@ def create_pipeline(
                 "tpu_address": config.distribution.tpu_address,
                 "logical_cpus": config.distribution.logical_cpus,
             },
+            "preprocessing": preprocessing,
         },
     )
     trainer.add_upstream_node(validation["Labelled"][2])

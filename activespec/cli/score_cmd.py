@@ -1,4 +1,10 @@
-"""``activespec score``: classify FITS files with a pushed model."""
+"""``activespec score``: classify FITS files with a pushed model.
+
+Each file goes through the same reader and the same preprocessing as ingestion, with the
+settings recorded in the model (``assets.extra/activespec_model.json``), so the vector fed
+to the model is the one its training data were made of. TensorFlow is imported only when
+the command runs.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,9 @@ import argparse
 import json
 import os
 import pathlib
+
+#: Width of a class-probability column in the table.
+_COLUMN = 11
 
 
 def register(subparsers) -> None:
@@ -16,18 +25,33 @@ def register(subparsers) -> None:
             "Load the pushed model (the latest version under DIR, a SavedModel directory, or "
             "a Trainer's Format-Serving directory) and print, per file, the class "
             "probabilities, the predicted class and the entropy. Files go through the same "
-            "reader and preprocessing as ingestion; a spectrum whose resolving power is above "
-            "the model's (e.g. Ondřejov) is degraded to it first."
+            "reader and preprocessing as ingestion, with the preprocessing settings recorded "
+            "in the model; a spectrum whose resolving power is above the model's (e.g. "
+            "Ondřejov) is degraded to it first. Exit status 1 when a file could not be "
+            "scored."
         ),
     )
     parser.add_argument("--model", required=True, type=pathlib.Path, help="model directory")
     parser.add_argument("--json", action="store_true", help="one JSON object per line per file")
-    parser.add_argument("--batch-size", type=int, default=256, help="spectra per model call")
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=256, help="spectra per model call"
+    )
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.set_defaults(func=run)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
+    """Score the files and print the results; 1 if any file failed, else 0."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from models.serving import load_model_dir
@@ -35,15 +59,52 @@ def run(args: argparse.Namespace) -> int:
     model = load_model_dir(args.model)
     records = score_files(model, [str(f) for f in args.files], batch_size=args.batch_size)
     if args.json:
-        for rec in records:
-            print(json.dumps(rec))
+        for record in records:
+            print(json.dumps(record))
     else:
         print(format_table(records, list(model.class_names)))
-    return 1 if any(not r["ok"] for r in records) else 0
+    return 1 if any(not record["ok"] for record in records) else 0
+
+
+def needs_degradation(spectrum, config) -> bool:
+    """Whether ``spectrum`` is sharper than the model's resolution and must be degraded.
+
+    Parameters
+    ----------
+    spectrum : activespec.spectrum.Spectrum
+    config : activespec.preprocessing.PreprocessConfig
+
+    Returns
+    -------
+    bool
+        True when the spectrum's resolving power is known and above
+        ``config.target_resolving_power`` (the labelled high-resolution instrument);
+        survey spectra at the model's resolution are used as they are, like in ingestion.
+    """
+    resolving_power = spectrum.meta.resolving_power
+    return resolving_power is not None and resolving_power > config.target_resolving_power
 
 
 def score_files(model, paths: list[str], *, batch_size: int = 256) -> list[dict]:
-    """Read, preprocess and classify files; failures become records with ``ok`` false."""
+    """Read, preprocess and classify files.
+
+    Parameters
+    ----------
+    model : models.serving.ServingModel
+        The loaded model; its ``preprocess_config`` is applied to every file.
+    paths : list of str
+        FITS files (plain or gzipped), any layout the reader knows.
+    batch_size : int
+        Spectra per model call.
+
+    Returns
+    -------
+    list of dict
+        One record per path, in order: ``path``, ``ok``; when ``ok``: ``object_id``,
+        ``designation``, ``degraded``, ``label``, ``probabilities`` (class name ->
+        probability) and ``entropy`` (nats); otherwise ``error`` (one line) and
+        ``error_code``.
+    """
     import numpy as np
 
     from activespec.errors import ActivespecError
@@ -58,27 +119,30 @@ def score_files(model, paths: list[str], *, batch_size: int = 256) -> list[dict]
     def flush() -> None:
         if not pending:
             return
-        probs = model.predict_flux(np.stack([v for _, v in pending]))
-        ent = entropy(probs)
-        for (rec, _), p, h in zip(pending, probs, ent, strict=True):
-            rec["probabilities"] = {c: float(x) for c, x in zip(model.class_names, p, strict=True)}
-            rec["label"] = model.class_names[int(np.argmax(p))]
-            rec["entropy"] = float(h)
+        probabilities = model.predict_flux(np.stack([vector for _, vector in pending]))
+        entropies = entropy(probabilities)
+        for (record, _), row, value in zip(pending, probabilities, entropies, strict=True):
+            record["label"] = model.class_names[int(np.argmax(row))]
+            record["probabilities"] = {
+                name: float(p) for name, p in zip(model.class_names, row, strict=True)
+            }
+            record["entropy"] = float(value)
         pending.clear()
 
     for path in paths:
-        rec: dict = {"path": path, "ok": True}
+        record: dict = {"path": path, "ok": True}
         try:
             spectrum = read_spectrum(path)
-            rec["object_id"] = spectrum.meta.object_id
-            rec["designation"] = spectrum.meta.designation
-            vector = preprocess(spectrum, config, degrade=True)
-        except ActivespecError as err:
-            rec.update(ok=False, error=str(err), error_code=err.code)
-            records.append(rec)
+            record["object_id"] = spectrum.meta.object_id
+            record["designation"] = spectrum.meta.designation
+            record["degraded"] = needs_degradation(spectrum, config)
+            vector = preprocess(spectrum, config, degrade=record["degraded"])
+        except ActivespecError as error:
+            record = {"path": path, "ok": False, "error": str(error), "error_code": error.code}
+            records.append(record)
             continue
-        records.append(rec)
-        pending.append((rec, vector))
+        records.append(record)
+        pending.append((record, vector))
         if len(pending) >= batch_size:
             flush()
     flush()
@@ -86,14 +150,33 @@ def score_files(model, paths: list[str], *, batch_size: int = 256) -> list[dict]
 
 
 def format_table(records: list[dict], class_names: list[str]) -> str:
-    name_w = max([len(os.path.basename(r["path"])) for r in records] + [4])
-    header = f"{'file':<{name_w}}  {'class':<12} " + " ".join(f"{c[:11]:>11}" for c in class_names)
-    lines = [header + "  entropy"]
-    for r in records:
-        name = os.path.basename(r["path"])
-        if not r["ok"]:
-            lines.append(f"{name:<{name_w}}  FAILED       {r['error']}")
+    """A fixed-width table: file name, predicted class, one column per class, entropy.
+
+    Parameters
+    ----------
+    records : list of dict
+        As returned by :func:`score_files`.
+    class_names : list of str
+        Column order of the probabilities.
+
+    Returns
+    -------
+    str
+        A header line and one line per record; a failed file shows ``FAILED`` and the
+        reason.
+    """
+    name_width = max([len(os.path.basename(r["path"])) for r in records] + [4])
+    class_width = max([len(name) for name in class_names] + [5])
+    columns = " ".join(f"{name[:_COLUMN]:>{_COLUMN}}" for name in class_names)
+    lines = [f"{'file':<{name_width}}  {'class':<{class_width}} {columns}  entropy"]
+    for record in records:
+        name = os.path.basename(record["path"])
+        if not record["ok"]:
+            lines.append(f"{name:<{name_width}}  {'FAILED':<{class_width}} {record['error']}")
             continue
-        probs = " ".join(f"{r['probabilities'][c]:>11.3f}" for c in class_names)
-        lines.append(f"{name:<{name_w}}  {r['label']:<12} {probs}  {r['entropy']:.3f}")
+        probabilities = " ".join(f"{record['probabilities'][c]:>{_COLUMN}.3f}" for c in class_names)
+        lines.append(
+            f"{name:<{name_width}}  {record['label']:<{class_width}} {probabilities}  "
+            f"{record['entropy']:.3f}"
+        )
     return "\n".join(lines)
