@@ -40,9 +40,12 @@ def label_store(workdir: WorkDir, config: RoundConfig):
     return LabelStore(workdir.root / "labels.sqlite", list(config.data.classes))
 
 
-def snapshot_labels(store, path: pathlib.Path, *, roles=("query",)) -> tuple[str, str, int]:
+def snapshot_labels(
+    store, path: pathlib.Path, *, roles=("query", "performance")
+) -> tuple[str, str, int]:
     """Write the current label of every spectrum registered with one of ``roles`` (in
-    any round) to a CSV: the pool labels the next round trains on.
+    any round) to a CSV: the pool labels the next round trains on. Performance-sample
+    labels are human labels too: they train the next model and leave the pool.
 
     Returns ``(path, digest, count)``; ``path`` is "" when there is no label yet.
     """
@@ -231,8 +234,8 @@ def _require_labels(store, index: int, oracle: str) -> None:
 
 def _labels_before(store, index: int) -> int:
     """Pool labels the model of round ``index`` was trained on (given in earlier rounds)."""
-    queried = _registered_ids(store, ("query",), before_round=index)
-    return len(queried & set(store.current_labels()))
+    shown = _registered_ids(store, ("query", "performance"), before_round=index)
+    return len(shown & set(store.current_labels()))
 
 
 def _round_rows(summary: dict) -> list[dict]:

@@ -1,7 +1,8 @@
-"""One active-learning round end to end on the local runner, on a simulated survey.
+"""Active-learning rounds end to end on the local runner, on a simulated survey.
 
 Slow: simulation, two Beam ingestions, TFDV, training, TFMA evaluation, scoring and
-sampling; then a second round that must reuse the ingested pool.
+sampling; the simulated oracle labels the query; a second round trains on those labels
+and must reuse the ingested pool; then a human-oracle round stops for its labels.
 """
 
 import csv
@@ -12,10 +13,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from activespec.labels import LabelStore
 from activespec.simulator import simulate_survey
 from models import features
+from pipeline.campaign import LabelsPending, run_campaign
 from pipeline.configs import config_from_dict
-from pipeline.local_runner import WorkDir, run_round
+from pipeline.local_runner import WorkDir
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +44,10 @@ def campaign(tmp_path_factory, real_dir):
         },
         base_dir=root,
     )
-    first = run_round(root, config)
-    second = run_round(root, config)
-    return root, config, first, second
+    history = run_campaign(root, config, rounds=2, oracle="simulated", log=lambda line: None)
+    rounds = WorkDir(root)
+    first, second = (json.loads((rounds.round_dir(i) / "summary.json").read_text()) for i in (0, 1))
+    return root, config, first, second, history
 
 
 def _read_examples(uri, split):
@@ -55,21 +59,35 @@ def _read_examples(uri, split):
     return ids
 
 
+def _json(path):
+    with open(path) as fh:
+        return json.load(fh)
+
+
 def _truth(root):
     with open(root / "survey" / "truth" / "pool_truth.csv") as fh:
         return {row["spectrum_id"]: row for row in csv.DictReader(fh)}
 
 
 def test_every_component_ran(campaign):
-    _, _, first, _ = campaign
+    _, _, first, _, _ = campaign
     assert set(first["nodes"].values()) <= {"COMPLETE", "CACHED"}, first["nodes"]
-    for node in ("LabelledIngest", "PoolIngest", "Trainer", "Evaluator", "Pusher", "PoolScorer",
-                 "UncertaintySampler", "LabelledExampleValidator", "PoolExampleValidator"):
+    for node in (
+        "LabelledIngest",
+        "PoolIngest",
+        "Trainer",
+        "Evaluator",
+        "Pusher",
+        "PoolScorer",
+        "UncertaintySampler",
+        "LabelledExampleValidator",
+        "PoolExampleValidator",
+    ):
         assert node in first["nodes"], node
 
 
 def test_rejected_files_are_counted_with_reasons(campaign):
-    root, _, first, _ = campaign
+    root, _, first, _, _ = campaign
     pool = first["ingestion"]["PoolIngest"]
     assert pool["num_ingested"] + pool["num_rejected"] == N_POOL + len(BROKEN)
     rejected = {}
@@ -82,7 +100,7 @@ def test_rejected_files_are_counted_with_reasons(campaign):
 
 
 def test_model_is_clearly_better_than_chance_on_held_out_split(campaign):
-    _, _, first, _ = campaign
+    _, _, first, _, _ = campaign
     ev = first["evaluation"]
     assert ev["n"] > 50
     assert ev["macro_f1"] > 0.6, ev
@@ -95,7 +113,7 @@ def test_model_is_clearly_better_than_chance_on_held_out_split(campaign):
 
 
 def test_query_is_pool_spectra_not_labelled_ones(campaign):
-    root, config, first, _ = campaign
+    root, config, first, _, _ = campaign
     with open(first["files"]["query.json"]) as fh:
         query = json.load(fh)
     assert len(query) == config.sampling.query_size
@@ -115,7 +133,7 @@ def test_query_is_pool_spectra_not_labelled_ones(campaign):
 
 
 def test_candidates_find_the_emission_objects(campaign):
-    root, _, first, _ = campaign
+    root, _, first, _, _ = campaign
     truth = _truth(root)
     with open(first["files"]["candidates.csv"]) as fh:
         cands = {row["spectrum_id"] for row in csv.DictReader(fh)}
@@ -127,10 +145,61 @@ def test_candidates_find_the_emission_objects(campaign):
 
 
 def test_second_round_reuses_the_ingested_pool(campaign):
-    root, _, first, second = campaign
+    root, _, first, second, _ = campaign
     assert second["round"] == first["round"] + 1
     pool1, pool2 = first["ingestion"]["PoolIngest"], second["ingestion"]["PoolIngest"]
     assert pool2["reused_from_cache"]
     assert pool2["examples_uri"] == pool1["examples_uri"]
-    assert (WorkDir(root).round_dir(second["round"]) / "summary.json").exists()
+    assert (
+        first["ingestion"]["LabelledIngest"]["examples_uri"]
+        == (second["ingestion"]["LabelledIngest"]["examples_uri"])
+    )
 
+
+def _round_ids(summary):
+    return {
+        row["spectrum_id"]
+        for name in ("query.json", "performance_sample.json")
+        for row in _json(summary["files"][name])
+    }
+
+
+def test_oracle_labels_join_the_next_training_set_once(campaign):
+    root, config, first, second, history = campaign
+    store = LabelStore(root / "labels.sqlite", list(config.data.classes))
+    truth = _truth(root)
+    labels = store.current_labels()
+    shown = _round_ids(first)
+    assert len(shown) >= config.sampling.query_size
+    assert shown <= set(labels)
+    assert all(labels[i].label == truth[i]["label"] for i in shown)
+    assert first["pool_labels"]["num_joined"] == 0
+    # Every label given in round 0 (query and performance sample) trains round 1, once.
+    assert second["pool_labels"]["num_joined"] == len(shown)
+    assert second["pool_labels"]["num_unmatched"] == 0
+    # Labelled spectra have left the pool: round 1 shows none of them again.
+    assert not _round_ids(second) & shown
+
+
+def test_history_records_each_round(campaign):
+    root, config, _, _, history = campaign
+    assert [h["round"] for h in history] == [0, 1]
+    assert history[0]["labels_so_far"] == 0
+    assert history[1]["labels_so_far"] == len(_round_ids(campaign[2]))
+    for h in history:
+        perf = h["performance"]
+        assert perf["n"] > 0
+        assert 0 <= perf["lower_bound_95"] <= perf["precision"] <= 1
+        assert 0 <= h["simulated"]["precision"] <= 1 and 0 <= h["simulated"]["recall"] <= 1
+        assert h["evaluation"]["macro_f1"] is not None
+    assert (root / "history.json").exists()
+    assert list((root / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_human_oracle_stops_until_the_query_is_labelled(campaign):
+    root, config, _, _, _ = campaign
+    history = run_campaign(root, config, rounds=3, oracle="human", log=lambda line: None)
+    assert [h["round"] for h in history] == [0, 1, 2]
+    assert history[2]["performance"]["n"] == 0
+    with pytest.raises(LabelsPending, match="round 2: 100 of 100 query spectra still need a label"):
+        run_campaign(root, config, rounds=4, oracle="human", log=lambda line: None)
