@@ -6,9 +6,9 @@ values raise :class:`activespec.errors.ConfigError` naming the offending key, be
 anything runs. Relative paths are resolved against the directory of the config file,
 or against the work directory when no file is given.
 
-The ``[preprocessing]`` and ``[model]`` sections are validated by
-:class:`activespec.preprocessing.PreprocessConfig` and :class:`models.config.ModelConfig`,
-which own those settings.
+The ``[preprocessing]``, ``[model]`` and ``[tuning]`` sections are validated by
+:class:`activespec.preprocessing.PreprocessConfig`, :class:`models.config.ModelConfig` and
+:class:`models.tuning.TuningConfig`, which own those settings.
 
 Example ``activespec.toml``::
 
@@ -199,7 +199,7 @@ _SECTIONS: dict[str, type] = {
     "beam": BeamSection,
 }
 #: Sections validated by the classes that own them (free-form tables here).
-_DELEGATED = ("preprocessing", "model")
+_DELEGATED = ("preprocessing", "model", "tuning")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,6 +211,7 @@ class RoundConfig:
     data: DataSection = DataSection()
     preprocessing: dict = dataclasses.field(default_factory=dict)
     model: dict = dataclasses.field(default_factory=dict)
+    tuning: dict = dataclasses.field(default_factory=dict)
     distribution: DistributionSection = DistributionSection()
     evaluation: EvaluationSection = EvaluationSection()
     sampling: SamplingSection = SamplingSection()
@@ -242,12 +243,19 @@ class RoundConfig:
 
         return ModelConfig.from_dict(self.model)
 
+    def tuning_config(self):
+        """The validated :class:`models.tuning.TuningConfig` (off by default)."""
+        from models.tuning import TuningConfig
+
+        return TuningConfig.from_dict(self.tuning)
+
     def to_dict(self) -> dict:
         out: dict[str, Any] = {}
         for name in _SECTIONS:
             out[name] = _plain(dataclasses.asdict(getattr(self, name)))
         out["preprocessing"] = self.preprocess_config().to_dict()
         out["model"] = self.model_config().to_dict()
+        out["tuning"] = self.tuning_config().to_dict()
         return out
 
 
@@ -306,7 +314,11 @@ def config_from_dict(raw: dict[str, Any], *, base_dir) -> RoundConfig:
     config = RoundConfig(**kwargs)
     # Delegated sections validate themselves; fail now, not in the middle of a run.
     config.preprocess_config()
-    config.model_config()
+    tuning = config.tuning_config()
+    if tuning.enabled:
+        tuning.check_compatible(config.model_config())
+    else:
+        config.model_config()
     unknown_pos = set(config.sampling.positive_classes) - set(config.data.classes)
     if unknown_pos:
         raise ConfigError(

@@ -34,6 +34,7 @@ SCHEMA_DIR = pathlib.Path(__file__).parent / "schema"
 LABELLED_SCHEMA = SCHEMA_DIR / "labelled" / "schema.pbtxt"
 POOL_SCHEMA = SCHEMA_DIR / "pool" / "schema.pbtxt"
 TRAINER_RUN_FN = "models.trainer_module.run_fn"
+TUNER_FN = "models.tuner_module.tuner_fn"
 
 
 def create_pipeline(
@@ -128,22 +129,37 @@ def create_pipeline(
         ).with_id(f"{name}ValidationGate")
         validation[name] = (stats, validator, gate)
 
+    trainer_custom_config = {
+        "class_names": classes,
+        "model": config.model_config().to_dict(),
+        "distribution": {
+            "kind": config.distribution.strategy,
+            "tpu_address": config.distribution.tpu_address,
+            "logical_cpus": config.distribution.logical_cpus,
+        },
+        "preprocessing": preprocessing,
+    }
+    tuning = config.tuning_config()
+    tuner = None
+    if tuning.enabled:
+        # keras-tuner search; its best hyperparameters override the [model] defaults.
+        tuner = tfx.components.Tuner(
+            tuner_fn=TUNER_FN,
+            examples=training_examples,
+            schema=labelled_schema.outputs["schema"],
+            train_args=tfx.proto.TrainArgs(splits=["train"]),
+            eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+            custom_config={**trainer_custom_config, "tuning": tuning.to_dict()},
+        )
+        tuner.add_upstream_node(validation["Labelled"][2])
     trainer = tfx.components.Trainer(
         run_fn=TRAINER_RUN_FN,
         examples=training_examples,
         schema=labelled_schema.outputs["schema"],
+        hyperparameters=tuner.outputs["best_hyperparameters"] if tuner else None,
         train_args=tfx.proto.TrainArgs(splits=["train"]),
         eval_args=tfx.proto.EvalArgs(splits=["eval"]),
-        custom_config={
-            "class_names": classes,
-            "model": config.model_config().to_dict(),
-            "distribution": {
-                "kind": config.distribution.strategy,
-                "tpu_address": config.distribution.tpu_address,
-                "logical_cpus": config.distribution.logical_cpus,
-            },
-            "preprocessing": preprocessing,
-        },
+        custom_config=trainer_custom_config,
     )
     trainer.add_upstream_node(validation["Labelled"][2])
 
@@ -186,7 +202,7 @@ def create_pipeline(
     components = [labelled_ingest, pool_ingest, label_join, labelled_schema, pool_schema]
     for stats, validator, gate in validation.values():
         components += [stats, validator, gate]
-    components += [trainer, evaluator, pusher, scorer, sampler]
+    components += ([tuner] if tuner else []) + [trainer, evaluator, pusher, scorer, sampler]
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline.name,

@@ -1,0 +1,58 @@
+"""The pipeline definition: components, wiring and Beam arguments, without running it."""
+
+import json
+
+import pytest
+
+from pipeline.configs import config_from_dict
+from pipeline.pipeline import create_pipeline
+
+
+def _pipeline(tmp_path, raw=None):
+    config = config_from_dict(raw or {}, base_dir=tmp_path)
+    return create_pipeline(
+        config=config,
+        pipeline_root=str(tmp_path / "root"),
+        serving_model_dir=str(tmp_path / "serving"),
+    )
+
+
+def _by_id(pipeline):
+    return {c.id: c for c in pipeline.components}
+
+
+def test_default_round_has_every_component_and_no_tuner(tmp_path):
+    nodes = _by_id(_pipeline(tmp_path))
+    assert set(nodes) == {
+        "LabelledIngest", "PoolIngest", "LabelJoin", "LabelledSchema", "PoolSchema",
+        "LabelledStatisticsGen", "PoolStatisticsGen", "LabelledExampleValidator",
+        "PoolExampleValidator", "LabelledValidationGate", "PoolValidationGate",
+        "Trainer", "Evaluator", "Pusher", "PoolScorer", "UncertaintySampler",
+    }  # fmt: skip
+    trainer = nodes["Trainer"]
+    assert {n.id for n in trainer.upstream_nodes} >= {"LabelledValidationGate", "LabelJoin"}
+    assert {n.id for n in nodes["PoolScorer"].upstream_nodes} >= {"PoolValidationGate", "Trainer"}
+    custom = json.loads(trainer.exec_properties["custom_config"])
+    assert custom["preprocessing"]["n_points"] == 140
+    assert custom["model"]["filters"] == [64, 128, 256]
+
+
+def test_heavy_components_run_multi_processing_light_ones_in_process(tmp_path):
+    pipeline = _pipeline(tmp_path, {"beam": {"direct_num_workers": 2}})
+    assert "--direct_running_mode=in_memory" in pipeline.beam_pipeline_args
+    nodes = _by_id(pipeline)
+    for heavy in ("LabelledIngest", "PoolIngest", "PoolScorer"):
+        args = nodes[heavy].executor_spec.beam_pipeline_args
+        assert args[-2:] == ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    light = nodes["LabelledStatisticsGen"].executor_spec.beam_pipeline_args
+    assert "--direct_running_mode=multi_processing" not in light
+
+
+@pytest.mark.parametrize("algorithm", ["random", "bayesian"])
+def test_tuning_on_by_configuration_feeds_the_trainer(tmp_path, algorithm):
+    nodes = _by_id(_pipeline(tmp_path, {"tuning": {"enabled": True, "algorithm": algorithm}}))
+    assert "Tuner" in nodes
+    trainer = nodes["Trainer"]
+    assert trainer.inputs["hyperparameters"].producer_component_id == "Tuner"
+    tuner_config = json.loads(nodes["Tuner"].exec_properties["custom_config"])
+    assert tuner_config["tuning"]["algorithm"] == algorithm
