@@ -38,8 +38,8 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("demo"))
-    parser.add_argument("--labelled", type=int, default=2000, help="labelled spectra to simulate")
-    parser.add_argument("--pool", type=int, default=15000, help="pool spectra to simulate")
+    parser.add_argument("--labelled", type=int, default=3000, help="labelled spectra to simulate")
+    parser.add_argument("--pool", type=int, default=20000, help="pool spectra to simulate")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-epochs", type=int, default=25)
     parser.add_argument("--seed", type=int, default=1)
