@@ -14,7 +14,14 @@ import numpy as np
 
 from activespec.simulator import sources as S
 from activespec.simulator.profiles import C_KMS
-from activespec.simulator.sources import Band, Continuum, DiskEmission, Line, SourceModel
+from activespec.simulator.sources import (
+    Band,
+    Continuum,
+    DiskEmission,
+    Line,
+    PseudoContinuum,
+    SourceModel,
+)
 
 #: Shares of subtypes within each class in the LAMOST pool.
 POOL_MIX: dict[str, dict[str, float]] = {
@@ -121,8 +128,17 @@ def _lognormal(rng, median, sigma, lo, hi):
     return float(np.clip(median * np.exp(sigma * rng.standard_normal()), lo, hi))
 
 
+#: Radial velocities of field stars: a thin-disk-like core and a thick-disk/halo-like
+#: tail (share, dispersion [km/s]); overall dispersion ~40 km/s, as the header redshifts
+#: of the real LAMOST LRS stars of ``tests/data/real`` show.
+_RV_COMPONENTS = ((0.85, 32.0), (0.15, 75.0))
+
+
 def _stellar_rv(rng) -> float:
-    return float(np.clip(rng.normal(0.0, 25.0), -300.0, 300.0))
+    share, dispersion = _RV_COMPONENTS[0]
+    if rng.random() >= share:
+        dispersion = _RV_COMPONENTS[1][1]
+    return float(np.clip(rng.normal(0.0, dispersion), -300.0, 300.0))
 
 
 def _balmer_absorption(halpha_ew, depth, core_sigma, ratios=S.BALMER_RATIO):
@@ -145,6 +161,52 @@ def _balmer_absorption(halpha_ew, depth, core_sigma, ratios=S.BALMER_RATIO):
 
 def _metal_lines(scale):
     return [Line(c, ew * scale, 0.12) for c, ew in S.METAL_LINES]
+
+
+def cool_line_boost(teff: float) -> float:
+    """Extra strength of low-excitation neutral lines (Ti I, Ca I 6573) relative to a K0 dwarf.
+
+    Their lower levels are populated more, and their ions less, the cooler the star: the
+    factor grows e-fold per 900 K below 5200 K and saturates at 3 in M dwarfs.
+    """
+    return float(np.clip(np.exp((5200.0 - teff) / 900.0), 0.3, 3.0))
+
+
+def _cool_lines(teff, metal_scale):
+    boost = cool_line_boost(teff) * metal_scale
+    return [Line(c, ew * boost, 0.12) for c, ew in S.COOL_LINES]
+
+
+#: TiO strength (1 = the M2 dwarf of :data:`sources.TIO_BANDS`) against Teff [K]: the fitted
+#: strengths of the real M0, M1 and M2 stars at the dwarf Teff of their subclass, continued
+#: so that the TiO5 and CaH2 indices follow the dwarf spectral-type relations of Reid,
+#: Hawley & Gizis (1995) and Gizis (1997) from K7 to M5.
+_TIO_STRENGTH = (
+    (2900.0, 2.5),
+    (3060.0, 2.1),
+    (3210.0, 1.7),
+    (3430.0, 1.3),
+    (3575.0, 0.92),
+    (3725.0, 0.73),
+    (3875.0, 0.35),
+    (4050.0, 0.12),
+    (4400.0, 0.0),
+)
+
+
+def tio_strength(teff: float) -> float:
+    """Mean TiO/CaH band strength of a dwarf of effective temperature ``teff`` [K]."""
+    teffs, strengths = zip(*_TIO_STRENGTH, strict=True)
+    return float(np.interp(teff, teffs, strengths))
+
+
+def _molecular_absorption(strength):
+    """Bands and pseudo-continuum of TiO/CaH scaled to ``strength``."""
+    if strength <= 0.0:
+        return [], None
+    bands = [Band(h, strength * tau, scale) for h, tau, scale in S.TIO_BANDS]
+    wave, tau = zip(*S.TIO_PSEUDO_CONTINUUM, strict=True)
+    return bands, PseudoContinuum(wave, tuple(strength * t for t in tau))
 
 
 def _interstellar(a_v):
@@ -170,7 +232,10 @@ def _cool_star_extras(teff, metal_scale):
     ]
     lines += [Line(c, (0.3 + 0.9 * cool) * metal_scale, 0.25) for c in S.MG_B]
     lines += [Line(c, (0.3 + 1.2 * cool) * metal_scale, 0.2) for c in S.NA_D]
-    lines += [Line(c, (0.8 + 1.0 * cool) * metal_scale, 0.6) for c in S.CA_II_IRT]
+    # The Ca II triplet has broad damping wings, so at LAMOST resolution it is only
+    # 10-25 % deep in the real G-M stars of tests/data/real.
+    irt_ew = (0.6 + 0.6 * min(cool, 0.8)) * metal_scale
+    lines += [Line(c, irt_ew, 0.6, 1.5) for c in S.CA_II_IRT]
     return lines
 
 
@@ -232,42 +297,91 @@ def draw_a(rng) -> SourceModel:
     return model
 
 
+#: Photospheric H-alpha EW [Å] of F-K dwarfs against Teff [K] (linear in between):
+#: weak in K dwarfs, whose n = 2 level is barely populated, rising steeply through the Fs.
+#: Matched to the H-alpha profiles of the real LAMOST LRS F, G and K stars of
+#: ``tests/data/real`` in their rest frames.
+_FGK_HALPHA_EW = (
+    (4000.0, 0.7),
+    (4400.0, 1.0),
+    (4800.0, 1.4),
+    (5300.0, 1.75),
+    (5900.0, 2.15),
+    (6300.0, 2.9),
+    (6800.0, 3.55),
+    (7300.0, 4.0),
+)
+
+
+def fgk_halpha_ew(teff: float) -> float:
+    """Mean photospheric H-alpha EW [Å] of an F-K dwarf of effective temperature ``teff``."""
+    teffs, ews = zip(*_FGK_HALPHA_EW, strict=True)
+    return float(np.interp(teff, teffs, ews))
+
+
+def fgk_metal_scale(teff: float) -> float:
+    """Strength of the metal lines of a solar-metallicity F-K dwarf relative to the line table.
+
+    Rises linearly from the F0s to the late Ks. At LAMOST resolution every listed line is a
+    blend with unlisted weaker ones, so the real G and K stars of ``tests/data/real`` show
+    about 1.7 times the absorption of the listed solar-like EWs (e.g. the Ca I/Fe I/Ba II
+    blend at 6494-6500 Å is 1-1.5 Å deep in K dwarfs).
+    """
+    return float(np.clip((7600.0 - teff) / 1400.0, 0.15, 2.6))
+
+
 def draw_fgk(rng) -> SourceModel:
-    """F/G/K star: H-alpha EW 1-4 Å rising with Teff, metal lines scaled by Teff and [Fe/H]."""
+    """F/G/K dwarf: H-alpha EW 0.7-4 Å rising with Teff, metal lines scaled by Teff and [Fe/H].
+
+    Late K dwarfs (Teff < 4400 K) also get weak TiO bands (:func:`tio_strength`).
+    """
     teff = rng.uniform(4000, 7300)
     feh = float(np.clip(rng.normal(-0.2, 0.3), -2.0, 0.5))
-    metal_scale = float(np.clip((7600.0 - teff) / 2400.0, 0.1, 1.8)) * 10.0 ** (0.7 * feh)
-    halpha_ew = float(np.clip(1.0 + 3.0 * (teff - 4000.0) / 3300.0 + rng.normal(0, 0.2), 1.0, 4.0))
+    metal_scale = fgk_metal_scale(teff) * 10.0 ** (0.7 * feh)
+    halpha_ew = float(np.clip(fgk_halpha_ew(teff) * (1.0 + rng.normal(0, 0.08)), 0.5, 4.5))
     vsini = rng.uniform(1, 15) if teff < 6300 else rng.uniform(5, 60)
     a_v = rng.exponential(0.7)
     photosphere = _balmer_absorption(
         halpha_ew, rng.uniform(0.5, 0.75), 0.5, ratios=(1.0, 1.0, 0.9, 0.8, 0.6, 0.5)
     )
     photosphere += _metal_lines(metal_scale)
+    photosphere += _cool_lines(teff, metal_scale)
     photosphere += _cool_star_extras(teff, metal_scale)
+    strength = tio_strength(teff)
+    bands, pseudo_continuum = _molecular_absorption(strength)
     model = SourceModel(
         subtype="FGK",
         redshift=_stellar_rv(rng) / C_KMS,
         continuum=Continuum("planck", teff=teff, a_v=a_v),
         vsini=vsini,
         photosphere=photosphere,
+        bands=bands,
+        pseudo_continuum=pseudo_continuum,
         circumstellar=_interstellar(a_v),
         lamost_subclass=spectral_type(teff),
         teff=teff,
     )
-    model.params.update(teff=teff, vsini=vsini, feh=feh, halpha_abs_ew=halpha_ew)
+    model.params.update(
+        teff=teff, vsini=vsini, feh=feh, halpha_abs_ew=halpha_ew, tio_strength=strength
+    )
     return model
 
 
 def draw_m(rng, teff=None) -> SourceModel:
-    """M star: weak H-alpha absorption and TiO bands (heads near 6159 and 6651 Å)."""
+    """M dwarf: weak H-alpha absorption, TiO/CaH bands and the TiO pseudo-continuum.
+
+    The bands (heads near 6159, 6651, 6714, 7054 and 7126 Å among others) and the
+    pseudo-continuum scale with :func:`tio_strength` times a star-to-star scatter of
+    about 12 % (metallicity, gravity).
+    """
     teff = rng.uniform(2900, 3950) if teff is None else teff
-    strength = float(np.clip((4050.0 - teff) / 900.0, 0.1, 1.0))
+    strength = tio_strength(teff) * float(np.exp(rng.normal(0.0, 0.12)))
     halpha_ew = rng.uniform(0.2, 0.6)
     photosphere = [Line(S.H_ALPHA, halpha_ew, 0.6, 0.3)]
     photosphere += _metal_lines(1.8)
+    photosphere += _cool_lines(teff, 1.8)
     photosphere += _cool_star_extras(teff, 1.6)
-    bands = [Band(h, min(0.85, 0.65 * d * strength), s) for h, d, s in S.TIO_BANDS]
+    bands, pseudo_continuum = _molecular_absorption(strength)
     model = SourceModel(
         subtype="M",
         redshift=_stellar_rv(rng) / C_KMS,
@@ -275,6 +389,7 @@ def draw_m(rng, teff=None) -> SourceModel:
         vsini=rng.uniform(0, 5),
         photosphere=photosphere,
         bands=bands,
+        pseudo_continuum=pseudo_continuum,
         lamost_subclass=spectral_type(teff),
         teff=teff,
     )

@@ -23,8 +23,8 @@ subtype            class         H-alpha region
 =================  ============  ===============================================================
 ``B``              other         rotationally broadened absorption (EW 2.5-5 Å), He I 6678, C II
 ``A``              other         deep absorption, EW 8-15 Å, broad Stark (Lorentzian) wings
-``FGK``            other         absorption EW 1-4 Å (scales with Teff) plus metal lines
-``M``              other         weak absorption, TiO band heads at 6159 and 6651 Å
+``FGK``            other         EW 0.7-4 Å rising with Teff, metal lines, weak TiO in late K
+``M``              other         weak absorption on TiO/CaH bands (heads 6159, 6651, 6714 Å ...)
 ``galaxy``         other         redshifted galaxy, no emission line within 15 Å of H-alpha
 ``qso``            other         redshifted broad-line QSO, no broad line at H-alpha
 ``junk-cosmic``    other         normal star with an unflagged 1-2 px cosmic-ray spike near H-alpha
@@ -149,18 +149,44 @@ _METAL_LINES_AIR = (
     (6430.85, 0.10),
     (6439.08, 0.18),
     (6462.57, 0.20),
-    (6494.98, 0.15),
+    (6493.78, 0.12),
+    (6494.98, 0.18),
     (6496.90, 0.12),
-    (6546.24, 0.10),
+    (6499.65, 0.09),
+    (6516.08, 0.05),
+    (6518.37, 0.07),
+    (6533.93, 0.05),
+    (6546.24, 0.11),
+    (6551.68, 0.03),
     (6569.21, 0.08),
-    (6575.02, 0.06),
-    (6592.91, 0.10),
-    (6609.11, 0.06),
-    (6643.63, 0.09),
+    (6575.02, 0.07),
+    (6581.21, 0.03),
+    (6586.31, 0.04),
+    (6592.91, 0.11),
+    (6593.87, 0.09),
+    (6597.56, 0.045),
+    (6598.60, 0.025),
+    (6604.60, 0.035),
+    (6609.11, 0.07),
+    (6627.54, 0.03),
+    (6633.75, 0.05),
+    (6635.12, 0.025),
+    (6643.63, 0.10),
     (6663.44, 0.06),
-    (6677.99, 0.12),
-    (6717.68, 0.12),
-    (6750.15, 0.07),
+    (6677.99, 0.14),
+    (6696.02, 0.04),
+    (6698.67, 0.02),
+    (6703.57, 0.05),
+    (6705.10, 0.05),
+    (6710.32, 0.03),
+    (6713.74, 0.025),
+    (6717.68, 0.14),
+    (6721.85, 0.04),
+    (6725.36, 0.02),
+    (6726.67, 0.05),
+    (6733.15, 0.03),
+    (6750.15, 0.08),
+    (6752.71, 0.03),
     (6767.77, 0.08),
     (6810.26, 0.06),
     (6945.20, 0.07),
@@ -184,19 +210,82 @@ METAL_LINES = tuple(
         strict=True,
     )
 )
-#: TiO (and CaH) band heads of M stars (vacuum Å), relative depth, e-folding length [Å].
-TIO_BANDS = (
-    (4955.0, 0.7, 60.0),
-    (5168.0, 0.8, 70.0),
-    (5449.0, 0.8, 90.0),
-    (5848.0, 0.6, 80.0),
-    (6160.0, 0.7, 60.0),
-    (6383.0, 0.25, 20.0),
-    (6652.0, 0.6, 70.0),
-    (7055.0, 0.9, 90.0),
-    (7591.0, 0.5, 60.0),
-    (8207.0, 0.3, 80.0),
-    (8434.0, 0.5, 90.0),
+#: Low-excitation lines of neutral atoms (air Å) with their EW [Å] in a K0 dwarf; they
+#: strengthen much faster towards cooler stars than the lines above (see ``cool_line_boost``).
+_COOL_LINES_AIR = (
+    (6258.10, 0.05),
+    (6261.10, 0.05),
+    (6554.22, 0.04),
+    (6556.06, 0.03),
+    (6572.78, 0.07),
+    (6599.11, 0.02),
+    (6743.12, 0.02),
+)
+COOL_LINES = tuple(
+    (float(w), ew)
+    for w, ew in zip(
+        air_to_vacuum([w for w, _ in _COOL_LINES_AIR]),
+        [e for _, e in _COOL_LINES_AIR],
+        strict=True,
+    )
+)
+
+#: Molecular bands of M and late-K dwarfs: (head [vacuum Å], optical depth at the head,
+#: e-folding length of the absorption redward of the head [Å]) at TiO strength 1 (an M2
+#: dwarf, Teff ~ 3560 K). Heads are the laboratory TiO alpha, gamma' and gamma band heads
+#: (air 4955-7666 Å), the TiO delta/epsilon heads near 8206-8859 Å and the CaH bands at
+#: 6382 and 6750-6908 Å. Depths and lengths are fitted (least squares, robust loss) to the
+#: M0-M2 LAMOST LRS spectra of ``tests/data/real`` with a Planck continuum, the
+#: pseudo-continuum below and the atomic lines of :func:`population.draw_m`: at LAMOST
+#: resolution the gamma bands at 6651, 6681 and 6714 Å and the CaH band at 6750 Å overlap
+#: into a staircase that declines for ~300 Å before recovering towards the 7054 Å head.
+_MOLECULAR_BANDS_AIR = (
+    (4955.0, 0.30, 450.0),
+    (5167.0, 0.64, 23.0),
+    (5448.0, 0.34, 437.0),
+    (5847.0, 0.79, 97.0),
+    (6159.0, 0.50, 182.0),
+    (6187.0, 0.19, 79.0),
+    (6215.0, 0.38, 55.0),
+    (6269.0, 0.13, 16.0),
+    (6382.0, 0.41, 11.0),
+    (6569.0, 0.13, 396.0),
+    (6596.0, 0.10, 401.0),
+    (6629.0, 0.15, 244.0),
+    (6651.0, 0.18, 233.0),
+    (6681.0, 0.22, 278.0),
+    (6714.0, 0.23, 303.0),
+    (6750.0, 0.19, 280.0),
+    (6815.0, 0.27, 103.0),
+    (6908.0, 0.11, 41.0),
+    (7054.0, 0.21, 78.0),
+    (7088.0, 0.36, 49.0),
+    (7126.0, 0.48, 124.0),
+    (7589.0, 0.10, 70.0),
+    (7666.0, 0.30, 293.0),
+    (8206.0, 0.12, 450.0),
+    (8432.0, 0.09, 450.0),
+    (8859.0, 0.09, 159.0),
+)
+TIO_BANDS = tuple(
+    (float(w), tau, scale)
+    for w, (_, tau, scale) in zip(
+        air_to_vacuum([w for w, _, _ in _MOLECULAR_BANDS_AIR]), _MOLECULAR_BANDS_AIR, strict=True
+    )
+)
+#: Smooth molecular pseudo-continuum of M dwarfs at TiO strength 1: optical depth at
+#: vacuum wavelengths [Å] (linear in between, constant blueward, 0 redward). The blend of
+#: unresolved TiO lines makes an M2 dwarf ~25 % fainter at 6550 Å than its 7500 Å peak
+#: suggests; fitted together with :data:`TIO_BANDS`.
+TIO_PSEUDO_CONTINUUM = (
+    (4500.0, 1.05),
+    (5000.0, 1.03),
+    (5500.0, 0.66),
+    (6000.0, 0.50),
+    (6250.0, 0.46),
+    (6500.0, 0.31),
+    (6750.0, 0.05),
+    (7000.0, 0.00),
 )
 
 
@@ -233,10 +322,14 @@ class Line:
 
 @dataclasses.dataclass(frozen=True)
 class Band:
-    """A molecular band: sharp head at ``head`` [Å, rest vacuum] degrading to the red."""
+    """A molecular band: sharp head at ``head`` [Å, rest vacuum] degrading to the red.
+
+    The optical depth is ``optical_depth`` at the head and falls off redward with the
+    e-folding length ``scale`` [Å], so overlapping bands multiply.
+    """
 
     head: float
-    depth: float
+    optical_depth: float
     scale: float
 
     def reach(self, extra_sigma: float = 0.0) -> tuple[float, float]:
@@ -244,7 +337,29 @@ class Band:
         return 6.0 * extra_sigma, 10.0 * self.scale + 6.0 * extra_sigma
 
     def transmission(self, x, extra_sigma: float = 0.0):
-        return 1.0 - self.depth * profiles.band_head(x, self.scale, extra_sigma)
+        """Transmitted fraction at offsets ``x`` [Å] from the head."""
+        return np.exp(-self.optical_depth * profiles.band_head(x, self.scale, extra_sigma))
+
+
+@dataclasses.dataclass(frozen=True)
+class PseudoContinuum:
+    """Smooth absorption by unresolved molecular lines, as optical depth at knots.
+
+    Attributes
+    ----------
+    wave : tuple of float
+        Rest vacuum wavelengths [Å] of the knots, increasing.
+    optical_depth : tuple of float
+        Optical depth at the knots; linear in between, the first value blueward and the
+        last one redward.
+    """
+
+    wave: tuple
+    optical_depth: tuple
+
+    def transmission(self, rest):
+        """Transmitted fraction at rest vacuum wavelengths ``rest`` [Å]."""
+        return np.exp(-np.interp(rest, self.wave, self.optical_depth))
 
 
 class DiskEmission:
@@ -402,6 +517,8 @@ class SourceModel:
         Stellar absorption lines (rotationally broadened).
     bands : list of Band
         Molecular bands (rotationally broadened).
+    pseudo_continuum : PseudoContinuum or None
+        Smooth molecular absorption of cool stars.
     circumstellar : list of Line
         Emission and shell/nebular lines that are not rotationally broadened.
     disks : list of DiskEmission
@@ -418,6 +535,7 @@ class SourceModel:
     vsini: float = 0.0
     photosphere: list = dataclasses.field(default_factory=list)
     bands: list = dataclasses.field(default_factory=list)
+    pseudo_continuum: PseudoContinuum | None = None
     circumstellar: list = dataclasses.field(default_factory=list)
     disks: list = dataclasses.field(default_factory=list)
     lamost_class: str = "STAR"
@@ -477,6 +595,8 @@ class SourceModel:
         np.clip(photosphere, 0.02, None, out=photosphere)
         for band in self.bands:
             _mul_local(photosphere, rest, band.head, *band.reach(), band.transmission)
+        if self.pseudo_continuum is not None:
+            photosphere *= self.pseudo_continuum.transmission(rest)
         kernel = profiles.rotation_kernel(self.vsini, step_ln)
         if kernel is not None:
             photosphere = _convolve_same(photosphere, kernel)
@@ -514,6 +634,8 @@ class SourceModel:
                 *band.reach(extra),
                 lambda x, b=band, e=extra: b.transmission(x, e),
             )
+        if self.pseudo_continuum is not None:
+            flux *= self.pseudo_continuum.transmission(rest)
         disks = [Line(d.center, d.ew, 0.5 * d.separation) for d in self.disks]
         _add_lines(flux, rest, self.circumstellar + disks, lsf)
         return np.clip(flux, 0.0, None, out=flux)

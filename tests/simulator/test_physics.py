@@ -182,15 +182,49 @@ def test_every_subtype_draws_an_object_of_its_own_kind():
     assert SUBTYPE_CLASS["nebular"] == "emission" and SUBTYPE_CLASS["be-double"] == "double-peak"
 
 
-@pytest.mark.parametrize("snr", [10.0, 40.0, 150.0])
-def test_lamost_snr_and_inverse_variance_describe_the_noise(snr):
-    source = _draw("FGK", 4)
-    obs = _lamost(source, seed=5, snr=snr)
-    assert obs.snr == pytest.approx(snr, rel=0.1)
+def _chi(obs):
+    """Residuals over the reported sigma, 5000-8000 Å, unmasked pixels."""
     good = (obs.ivar > 0) & (obs.andmask == 0) & (obs.wave > 5000) & (obs.wave < 8000)
-    chi = (obs.flux - obs.model)[good] * np.sqrt(obs.ivar[good])
-    robust_sigma = 1.4826 * np.median(np.abs(chi - np.median(chi)))
-    assert robust_sigma == pytest.approx(1.0, abs=0.1)
+    return ((obs.flux - obs.model) * np.sqrt(obs.ivar))[good]
+
+
+def _robust_sigma(x):
+    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+
+
+@pytest.mark.parametrize("snr", [10.0, 40.0, 150.0])
+def test_lamost_header_snr_is_the_requested_one(snr):
+    assert _lamost(_draw("FGK", 4), seed=5, snr=snr).snr == pytest.approx(snr, rel=0.1)
+
+
+# At higher S/N, sky-subtraction residuals rather than pixel noise dominate the residuals.
+@pytest.mark.parametrize("snr", [10.0, 40.0])
+def test_lamost_pixel_noise_correlates_like_real_files(snr):
+    chi = _chi(_lamost(_draw("FGK", 4), seed=5, snr=snr))
+    # Co-adding resampled exposures correlates neighbouring pixels (lag k: 0.4**k).
+    lag1 = np.corrcoef(chi[1:], chi[:-1])[0, 1]
+    lag3 = np.corrcoef(chi[3:], chi[:-3])[0, 1]
+    assert lag1 == pytest.approx(instruments.LAMOST_NOISE_CORRELATION, abs=0.07)
+    assert abs(lag3) < 0.15
+
+
+def test_lamost_ivar_overstates_the_noise_of_faint_targets_as_in_real_files():
+    """Reported variance holds a conservative background term, large for faint targets."""
+    source = _draw("FGK", 4)
+    scatter = {snr: _robust_sigma(_chi(_lamost(source, seed=5, snr=snr))) for snr in (10, 150)}
+    assert 0.55 < scatter[10] < 0.85
+    assert 0.85 < scatter[150] < 1.03
+
+
+def test_correlated_noise_has_unit_variance_and_geometric_correlation():
+    noise = instruments.correlated_noise(np.random.default_rng(0), 200_000, 0.4)
+    assert noise.std() == pytest.approx(1.0, abs=0.01)
+    assert np.corrcoef(noise[1:], noise[:-1])[0, 1] == pytest.approx(0.4, abs=0.01)
+    assert np.corrcoef(noise[2:], noise[:-2])[0, 1] == pytest.approx(0.16, abs=0.01)
+    starts = [
+        instruments.correlated_noise(np.random.default_rng(i), 2, 0.4)[0] for i in range(4000)
+    ]
+    assert np.std(starts) == pytest.approx(1.0, abs=0.05)  # stationary from the first pixel
 
 
 def test_lamost_snr_distribution_is_log_normal_like_with_a_realistic_median():
