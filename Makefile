@@ -7,6 +7,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore::FutureWarning,ignore::DeprecationWarning
 
 DEMO_DIR ?= demo
+# Two workers, one test file each at a time: the slow end-to-end file runs beside the rest.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 PYTEST_ARGS ?=
 
 .PHONY: venv test test-fast demo lock lint format bench clean
@@ -16,11 +18,11 @@ venv:
 
 ## test: the whole suite, slow end-to-end tests included (what CI runs)
 test: venv
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 ## test-fast: everything but the tests marked slow
 test-fast: venv
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 ## demo: the main job on an embedded default survey
 demo: venv
