@@ -6,7 +6,6 @@ scored silently. Placing this gate upstream of the Trainer and the scorer turns 
 anomaly into a failed run whose message lists every anomaly.
 """
 
-
 import os
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
@@ -29,7 +28,9 @@ def describe_anomalies(anomalies_artifact) -> list[str]:
         anomalies = anomalies_pb2.Anomalies()
         anomalies.ParseFromString(io_utils.read_bytes_file(path))
         for feature, info in sorted(anomalies.anomaly_info.items()):
-            lines.append(f"{split}: feature {feature!r}: {info.short_description}: {info.description}")
+            lines.append(
+                f"{split}: feature {feature!r}: {info.short_description}: {info.description}"
+            )
         if anomalies.HasField("dataset_anomaly_info"):
             info = anomalies.dataset_anomaly_info
             lines.append(f"{split}: dataset: {info.short_description}: {info.description}")
