@@ -301,7 +301,7 @@ def plot_curves(runs: dict[int, dict], settings: Settings, path: Path) -> None:
     ax.set_ylabel("macro-F1 on held-out LAMOST test split")
     ax.set_title(
         f"Uncertainty sampling vs random: {len(runs)} seed(s), k={settings.query_size}/round, "
-        f"{settings.epochs} epochs",
+        f"{settings.epochs} epochs\nline: mean, band: min-max over seeds",
         fontsize=9,
     )
     ax.grid(alpha=0.3)
@@ -358,11 +358,12 @@ def run(options: BenchOptions) -> dict:
         shown = ", ".join("-" if n is None else str(n) for n in needed[strategy])
         mean_text = (
             f"{summary['labels_needed_mean']:.0f} ± {summary['labels_needed_std']:.0f}"
+            f" ({summary['reached']} reached)"
             if reached
             else f"not reached (> {max_labels})"
         )
         print(
-            f"  {strategy:<17} labels to macro-F1 {target}: {mean_text:<22} per seed [{shown}]"
+            f"  {strategy:<17} labels to macro-F1 {target}: {mean_text:<30} per seed [{shown}]"
             f"  mean F1 {summary['mean_macro_f1']:.3f} ± {summary['mean_macro_f1_std']:.3f}"
             f"  final {summary['final_macro_f1']:.3f}  emission-line found "
             f"{summary['positives_found_mean']:.0f}",
