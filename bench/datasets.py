@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
 import multiprocessing
 import os
@@ -24,10 +25,28 @@ from pathlib import Path
 import numpy as np
 
 from activespec.constants import DEFAULT_CLASSES
-from bench.harness import BenchOptions
+from bench.harness import REPO_ROOT, BenchOptions
 
 #: Files per task handed to a worker process (amortises the task round trip).
 CHUNK_FILES = 50
+#: Code that shapes the cached surveys and preprocessed spectra: a change invalidates them.
+_CACHED_CODE = (
+    "activespec/simulator",
+    "activespec/io",
+    "activespec/preprocessing",
+    "components/spectra_ingest/encoding.py",
+)
+
+
+def code_fingerprint() -> str:
+    """Short hash of the source of the simulator, readers, preprocessing and encoding."""
+    digest = hashlib.sha256()
+    for entry in _CACHED_CODE:
+        path = REPO_ROOT / entry
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(str(source.relative_to(REPO_ROOT)).encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def simulated_survey(
@@ -39,7 +58,8 @@ def simulated_survey(
     emission_fraction: float = 0.02,
     workers: int = 2,
 ) -> Path:
-    """A simulated survey on disk, simulated once and reused while its settings match.
+    """A simulated survey on disk, simulated once and reused while its settings and the
+    code that made it (:func:`code_fingerprint`) are unchanged.
 
     Parameters
     ----------
@@ -61,7 +81,7 @@ def simulated_survey(
     """
     from activespec.simulator import simulate_survey
 
-    name = f"l{n_labelled}-p{n_pool}-s{seed}-e{emission_fraction:g}"
+    name = f"l{n_labelled}-p{n_pool}-s{seed}-e{emission_fraction:g}-{code_fingerprint()}"
     out = options.scratch("surveys") / name
     summary_path = out / "survey.json"
     if summary_path.exists():
@@ -324,7 +344,10 @@ def pool_examples_artifact(
     """
     from tfx.types import artifact_utils, standard_artifacts
 
-    root = options.scratch("pools") / f"pool-{n}-from-{len(base)}"
+    # Keyed by the base spectra themselves, so a changed simulator or preprocessing
+    # never reuses a stale pool.
+    base_hash = hashlib.sha256(base.flux.tobytes()).hexdigest()[:10]
+    root = options.scratch("pools") / f"pool-{n}-from-{len(base)}-{base_hash}"
     artifact = standard_artifacts.Examples()
     artifact.uri = str(root)
     artifact.split_names = artifact_utils.encode_split_names(["pool"])
