@@ -17,11 +17,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import pathlib
 from collections.abc import Callable
 
 from activespec.errors import ActivespecError
+from activespec.labels.workdir import read_round_rows
 from pipeline.configs import RoundConfig
 from pipeline.local_runner import WorkDir, run_round
 
@@ -136,7 +136,7 @@ def run_campaign(
         summary = run_round(
             wd.root, config, round_index=index, labels_snapshot=snapshot, labels_digest=digest
         )
-        rows = _round_rows(summary)
+        rows = read_round_rows(wd.root, index)
         store.register_round(index, rows)
         log(
             f"round {index}: macro-F1 {_fmt((summary.get('evaluation') or {}).get('macro_f1'))}, "
@@ -236,15 +236,6 @@ def _labels_before(store, index: int) -> int:
     """Pool labels the model of round ``index`` was trained on (given in earlier rounds)."""
     shown = _registered_ids(store, ("query", "performance"), before_round=index)
     return len(shown & set(store.current_labels()))
-
-
-def _round_rows(summary: dict) -> list[dict]:
-    rows = []
-    for name in ("query.json", "performance_sample.json"):
-        path = (summary.get("files") or {}).get(name)
-        if path and os.path.exists(path):
-            rows.extend(json.loads(pathlib.Path(path).read_text()))
-    return rows
 
 
 def _class_counts(candidates_csv: pathlib.Path) -> dict[str, int]:

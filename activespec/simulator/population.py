@@ -196,8 +196,7 @@ _TIO_STRENGTH = (
 
 def tio_strength(teff: float) -> float:
     """Mean TiO/CaH band strength of a dwarf of effective temperature ``teff`` [K]."""
-    teffs, strengths = zip(*_TIO_STRENGTH, strict=True)
-    return float(np.interp(teff, teffs, strengths))
+    return _interpolate(_TIO_STRENGTH, teff)
 
 
 def _molecular_absorption(strength):
@@ -315,8 +314,13 @@ _FGK_HALPHA_EW = (
 
 def fgk_halpha_ew(teff: float) -> float:
     """Mean photospheric H-alpha EW [Å] of an F-K dwarf of effective temperature ``teff``."""
-    teffs, ews = zip(*_FGK_HALPHA_EW, strict=True)
-    return float(np.interp(teff, teffs, ews))
+    return _interpolate(_FGK_HALPHA_EW, teff)
+
+
+def _interpolate(table: tuple[tuple[float, float], ...], x: float) -> float:
+    """Linear interpolation in a table of ``(x, y)`` rows sorted by x (clamped at the ends)."""
+    xs, ys = zip(*table, strict=True)
+    return float(np.interp(x, xs, ys))
 
 
 def fgk_metal_scale(teff: float) -> float:
