@@ -22,6 +22,11 @@ from activespec.preprocessing._checks import (
 #: Wavelength ranges [Å, vacuum] never used for the continuum fit: the H-alpha core.
 H_ALPHA_CORE = ((H_ALPHA_VACUUM - 15.0, H_ALPHA_VACUUM + 15.0),)
 
+#: Floor of the clipping scale, in units in the last place of the flux level: a scatter
+#: at the level of floating-point rounding (a noiseless spectrum, whose residuals and
+#: fit offset depend on the BLAS build) is no reason to clip a pixel.
+ROUNDING_ULPS = 64.0
+
 
 def fit_continuum(
     wave,
@@ -39,8 +44,9 @@ def fit_continuum(
     Each iteration fits the kept pixels by least squares, measures the scatter
     of the residuals robustly (1.4826 × median absolute deviation) and drops the
     pixels more than ``sigma_lower`` below or ``sigma_upper`` above the fit
-    (absorption lines are clipped harder than noise). It stops when the kept set
-    no longer changes.
+    (absorption lines are clipped harder than noise). The scatter is floored at
+    :data:`ROUNDING_ULPS` units in the last place of the flux level, so rounding
+    noise never clips. It stops when the kept set no longer changes.
 
     Parameters
     ----------
@@ -98,8 +104,8 @@ def fit_continuum(
         model = basis @ coeffs
         residual = flux - model
         scatter = 1.4826 * np.median(np.abs(residual[kept] - np.median(residual[kept])))
-        if scatter == 0.0:
-            break
+        rounding = ROUNDING_ULPS * np.spacing(np.max(np.abs(flux[kept])))
+        scatter = max(scatter, rounding)
         new_kept = usable & (residual > -sigma_lower * scatter) & (residual < sigma_upper * scatter)
         if np.array_equal(new_kept, kept):
             break

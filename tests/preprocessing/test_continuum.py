@@ -41,6 +41,28 @@ def test_masked_pixels_do_not_pull_the_continuum():
     np.testing.assert_allclose(fit_continuum(grid, corrupted, mask), flux, rtol=1e-9)
 
 
+@pytest.mark.parametrize("offset_ulps", [-8.0, 0.0, 8.0])
+def test_rounding_level_residuals_are_not_clipped(monkeypatch, offset_ulps):
+    """A noiseless spectrum leaves residuals at the level of floating-point rounding, and
+    the least-squares fit may be off by a few ulps depending on the BLAS build: inject
+    both deterministically. Before the fix the clipping removed every pixel."""
+    grid = common_grid()
+    flux = 100.0 + 0.1 * (grid - 6519.0)
+    ulp = np.spacing(np.max(flux))
+    jitter = ulp * np.random.default_rng(3).integers(-4, 5, grid.size)  # rounding noise
+    observed = flux + jitter
+    lstsq = np.linalg.lstsq
+
+    def lstsq_off_by_rounding(a, b, rcond=None):
+        coeffs, *rest = lstsq(a, b, rcond=rcond)
+        coeffs = coeffs.copy()
+        coeffs[0] += offset_ulps * ulp  # as a different BLAS may round
+        return (coeffs, *rest)
+
+    monkeypatch.setattr(np.linalg, "lstsq", lstsq_off_by_rounding)
+    np.testing.assert_allclose(fit_continuum(grid, observed), flux, rtol=1e-9)
+
+
 def test_continuum_through_zero_is_rejected():
     grid = common_grid()
     flux = noisy(np.full(grid.size, 1.0), snr=1.0) - 1.0  # pure noise around zero
