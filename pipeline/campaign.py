@@ -74,6 +74,63 @@ def _registered_ids(store, roles, *, before_round: int | None = None) -> set[str
     }
 
 
+def run_next_round(
+    workdir,
+    config: RoundConfig,
+    *,
+    round_index: int | None = None,
+    store=None,
+    log: Callable[[str], None] = print,
+) -> tuple[dict, list[dict]]:
+    """One round of a campaign, the same for ``activespec run`` and ``activespec round``:
+    snapshot the labels given so far, run the round's pipeline on them, and register the
+    round's query and performance sample in the label store (to be labelled next).
+
+    Parameters
+    ----------
+    workdir : path-like
+    config : RoundConfig
+    round_index : int, optional
+        Defaults to the next round of ``workdir``.
+    store : LabelStore, optional
+        The campaign's label store; ``WORKDIR/labels.sqlite`` is opened (and closed) when
+        not given.
+    log : callable
+        Receives one line of progress at a time.
+
+    Returns
+    -------
+    (dict, list of dict)
+        The round summary (see :func:`pipeline.local_runner.run_round`) and the rows of its
+        query and performance sample, as registered.
+    """
+    wd = WorkDir(pathlib.Path(workdir).resolve())
+    wd.root.mkdir(parents=True, exist_ok=True)
+    own_store = store is None
+    if own_store:
+        store = label_store(wd, config)
+    try:
+        index = wd.next_round_index() if round_index is None else round_index
+        snapshot, digest, n_labels = snapshot_labels(
+            store, wd.root / "labels" / f"snapshot-round-{index:03d}.csv"
+        )
+        log(f"round {index}: training on the labelled set + {n_labels} labelled pool spectra")
+        summary = run_round(
+            wd.root, config, round_index=index, labels_snapshot=snapshot, labels_digest=digest
+        )
+        rows = read_round_rows(wd.root, index)
+        store.register_round(index, rows)
+    finally:
+        if own_store:
+            store.close()
+    log(
+        f"round {index}: macro-F1 {_fmt((summary.get('evaluation') or {}).get('macro_f1'))}, "
+        f"{len(rows)} spectra to label, "
+        f"{(summary.get('sampling') or {}).get('num_candidates')} candidates"
+    )
+    return summary, rows
+
+
 def run_campaign(
     workdir,
     config: RoundConfig,
@@ -129,20 +186,7 @@ def run_campaign(
         if done >= rounds:
             return history
         index = done
-        snapshot, digest, n_labels = snapshot_labels(
-            store, wd.root / "labels" / f"snapshot-round-{index:03d}.csv"
-        )
-        log(f"round {index}: training on the labelled set + {n_labels} labelled pool spectra")
-        summary = run_round(
-            wd.root, config, round_index=index, labels_snapshot=snapshot, labels_digest=digest
-        )
-        rows = read_round_rows(wd.root, index)
-        store.register_round(index, rows)
-        log(
-            f"round {index}: macro-F1 {_fmt((summary.get('evaluation') or {}).get('macro_f1'))}, "
-            f"{len(rows)} spectra to label, "
-            f"{(summary.get('sampling') or {}).get('num_candidates')} candidates"
-        )
+        _, rows = run_next_round(wd.root, config, round_index=index, store=store, log=log)
         if simulated is not None:
             for row in rows:
                 store.add_label(

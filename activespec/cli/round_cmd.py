@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import pathlib
+import sys
 
 
 def register(subparsers) -> None:
@@ -15,7 +16,10 @@ def register(subparsers) -> None:
         description=(
             "Run one round of the published method as a TFX pipeline on this machine "
             "(LocalDagRunner, SQLite ML Metadata, Beam DirectRunner). The pool is ingested "
-            "once and reused by later rounds. Without --config, the defaults apply and data "
+            "once and reused by later rounds. The labels given so far (`activespec label`) "
+            "join the training set, and the round's query and performance sample are "
+            "registered for labelling: one round of `activespec run --oracle human`. "
+            "Without --config, the defaults apply and data "
             "paths are relative to WORKDIR (survey/labelled, survey/pool: see "
             "`activespec simulate`)."
         ),
@@ -37,9 +41,12 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, base_dir=base)
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from pipeline.local_runner import run_round
+    from pipeline.campaign import run_next_round
 
-    summary = run_round(args.workdir, config, round_index=args.round_index)
+    # Exactly one round of `activespec run` with a human oracle: the labels given so far
+    # train the model, and the round's query is registered for labelling.
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
+    summary, _ = run_next_round(args.workdir, config, round_index=args.round_index, log=log)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
