@@ -123,9 +123,11 @@ def run_next_round(
     finally:
         if own_store:
             store.close()
+    ev = summary.get("evaluation") or {}
     log(
-        f"round {index}: macro-F1 {_fmt((summary.get('evaluation') or {}).get('macro_f1'))}, "
-        f"{len(rows)} spectra to label, "
+        f"round {index}: blessing macro-F1 {_fmt(ev.get('blessing_macro_f1'))} "
+        f"(needs >= {ev.get('min_macro_f1')}: {'blessed' if ev.get('blessed') else 'NOT blessed'}), "
+        f"argmax macro-F1 {_fmt(ev.get('macro_f1'))}, {len(rows)} spectra to label, "
         f"{(summary.get('sampling') or {}).get('num_candidates')} candidates"
     )
     return summary, rows

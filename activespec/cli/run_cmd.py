@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 def format_history(history: list[dict]) -> str:
     lines = [
-        "round  labels  macro-F1  candidates  perf. precision (95% lower)  true precision  true recall"
+        "round  labels  argmax-F1  blessing-F1  candidates  perf. precision (95% lower)  "
+        "true precision  true recall"
     ]
     for h in history:
         ev = h.get("evaluation") or {}
@@ -68,10 +69,15 @@ def format_history(history: list[dict]) -> str:
             else "-"
         )
         lines.append(
-            f"{h['round']:>5}  {h['labels_so_far']:>6}  {_fmt(ev.get('macro_f1')):>8}  "
+            f"{h['round']:>5}  {h['labels_so_far']:>6}  {_fmt(ev.get('macro_f1')):>9}  "
+            f"{_fmt(ev.get('blessing_macro_f1')):>11}  "
             f"{h.get('num_candidates') or 0:>10}  {perf_text:>27}  {_fmt(sim.get('precision')):>14}  "
             f"{_fmt(sim.get('recall')):>11}"
         )
+    lines.append(
+        "held-out macro-F1: argmax-F1 takes the most probable class; blessing-F1 (TFMA, each "
+        "class at p>=0.5) is the one the blessing threshold applies to"
+    )
     return "\n".join(lines)
 
 
