@@ -1,4 +1,5 @@
-"""Physical and survey constants shared by readers, preprocessing and the simulator."""
+"""Physical and survey constants shared by readers, preprocessing and the simulator, and
+the default sizes of what a round asks the oracle to label."""
 
 #: Class names of the H-alpha profile, in label-index order (Škoda et al. 2020).
 DEFAULT_CLASSES: tuple[str, ...] = ("other", "emission", "double-peak")
@@ -19,3 +20,18 @@ R_LAMOST_MRS = 7_500.0
 GRID_START = 6519.0
 GRID_STOP = 6732.0
 GRID_POINTS = 140
+
+# Labels asked for each round. The published setting (Škoda et al. 2020) is a query of
+# 100 and a performance sample of 30 without a recall sample; the default keeps its 130
+# labels per round but spends 30 of them on estimating recall.
+#: Classes whose prediction makes a pool spectrum a candidate.
+DEFAULT_POSITIVE_CLASSES: tuple[str, ...] = ("emission", "double-peak")
+#: The most uncertain spectra, labelled to train the next model.
+DEFAULT_QUERY_SIZE = 70
+#: A random sample of the candidates, labelled to estimate precision.
+DEFAULT_PERFORMANCE_SAMPLE_SIZE = 30
+#: A score-stratified random sample of the spectra predicted ``other``, to estimate recall.
+DEFAULT_RECALL_SAMPLE_SIZE = 30
+#: Inner bounds of the recall sample's strata on the positive score s (the summed
+#: probability of the positive classes): s < 0.01, 0.01-0.05, 0.05-0.2, 0.2-0.5, >= 0.5.
+DEFAULT_RECALL_STRATA: tuple[float, ...] = (0.01, 0.05, 0.2, 0.5)

@@ -8,11 +8,31 @@ import datetime as dt
 from activespec.labels.errors import InvalidLabelError
 
 #: Why a spectrum is shown to the human: the oracle query, the random sample of predicted
-#: positives that estimates precision, or a candidate checked by hand.
+#: positives that estimates precision, the score-stratified random sample of predicted
+#: negatives that estimates recall, or a candidate checked by hand.
 ROLE_QUERY = "query"
 ROLE_PERFORMANCE = "performance"
+ROLE_RECALL = "recall"
 ROLE_CANDIDATE = "candidate"
-ROLES: tuple[str, ...] = (ROLE_QUERY, ROLE_PERFORMANCE, ROLE_CANDIDATE)
+#: Every role, in the order rows are listed.
+ROLES: tuple[str, ...] = (ROLE_QUERY, ROLE_PERFORMANCE, ROLE_RECALL, ROLE_CANDIDATE)
+#: Roles of the rows the sampler writes each round; their labels train the next round.
+SAMPLED_ROLES: tuple[str, ...] = (ROLE_QUERY, ROLE_PERFORMANCE, ROLE_RECALL)
+#: Base names of the sampler's files of each sampled role: ``<name>.csv`` and ``<name>.json``.
+SELECTION_NAMES: dict[str, str] = {
+    ROLE_QUERY: "query",
+    ROLE_PERFORMANCE: "performance_sample",
+    ROLE_RECALL: "recall_sample",
+}
+#: The strata of the recall sample (bounds, population, sample size), written beside it.
+RECALL_STRATA_FILENAME = "recall_strata.json"
+#: How each role is named in messages and on the labelling page.
+ROLE_TITLES: dict[str, str] = {
+    ROLE_QUERY: "query",
+    ROLE_PERFORMANCE: "performance sample",
+    ROLE_RECALL: "recall sample",
+    ROLE_CANDIDATE: "candidates",
+}
 
 #: Longest comment accepted [characters].
 MAX_COMMENT_CHARS = 2_000
@@ -37,7 +57,7 @@ class LabelRecord:
     created_at : str
         UTC time, ISO 8601 with microseconds (``2024-05-01T12:00:00.123456+00:00``).
     comment : str
-    role : {"query", "performance", "candidate"}
+    role : {"query", "performance", "recall", "candidate"}
         The role of the row the label was given for.
     """
 
@@ -62,7 +82,7 @@ class RegisteredSpectrum:
     ----------
     spectrum_id : str
     round : int
-    role : {"query", "performance", "candidate"}
+    role : {"query", "performance", "recall", "candidate"}
     rank : int or None
         Position in its query or sample (1 = first).
     metadata : dict

@@ -40,6 +40,9 @@ from activespec.labels.errors import (
     UnknownSpectrumError,
 )
 from activespec.labels.records import (
+    ROLE_PERFORMANCE,
+    ROLE_QUERY,
+    ROLE_TITLES,
     ROLES,
     LabelRecord,
     RegisteredSpectrum,
@@ -52,27 +55,33 @@ from activespec.labels.records import (
     utc_now,
 )
 
-SCHEMA_VERSION = "1"
+#: Version 2 admits the role "recall"; a version-1 store is migrated when opened.
+SCHEMA_VERSION = "2"
 #: How long a writer waits for another one to finish [ms].
 BUSY_TIMEOUT_MS = 30_000
 #: Idle connections kept open for reuse; more concurrent threads open more, closed after.
 MAX_IDLE_CONNECTIONS = 8
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
+_ROLE_LIST = ", ".join(f"'{role}'" for role in ROLES)
+_SPECTRA_TABLE = f"""
 CREATE TABLE IF NOT EXISTS spectra (
     spectrum_id TEXT NOT NULL,
     round INTEGER NOT NULL CHECK (round >= 0),
-    role TEXT NOT NULL CHECK (role IN ('query', 'performance', 'candidate')),
+    role TEXT NOT NULL CHECK (role IN ({_ROLE_LIST})),
     rank INTEGER,
     metadata TEXT NOT NULL,
     registered_at TEXT NOT NULL,
     PRIMARY KEY (spectrum_id, round, role)
 );
-CREATE INDEX IF NOT EXISTS spectra_by_round ON spectra (round, role);
+"""
+_SPECTRA_INDEX = "CREATE INDEX IF NOT EXISTS spectra_by_round ON spectra (round, role);"
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+{_SPECTRA_TABLE.strip()}
+{_SPECTRA_INDEX}
 CREATE TABLE IF NOT EXISTS labels (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     spectrum_id TEXT NOT NULL,
@@ -91,8 +100,14 @@ CREATE TRIGGER IF NOT EXISTS labels_append_only_delete BEFORE DELETE ON labels
 BEGIN SELECT RAISE(ABORT, 'labels are append-only'); END;
 """
 
+#: Roles :meth:`LabelStore.progress` reports even when a round has no such row.
+_ALWAYS_IN_PROGRESS = (ROLE_QUERY, ROLE_PERFORMANCE)
 _LABEL_COLUMNS = "id, spectrum_id, round, class, labeller, created_at, comment, role"
-_ROLE_ORDER = "CASE role WHEN 'query' THEN 0 WHEN 'performance' THEN 1 ELSE 2 END"
+_ROLE_ORDER = (
+    "CASE role "
+    + " ".join(f"WHEN '{role}' THEN {i}" for i, role in enumerate(ROLES))
+    + f" ELSE {len(ROLES)} END"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,9 +190,10 @@ class LabelStore:
         ----------
         round_index : int
         records : iterable of mapping
-            Rows of the sampler's ``query.json`` / ``performance_sample.json``: each needs
-            ``spectrum_id`` and ``role`` ("query", "performance" or "candidate"); ``rank``
-            and everything else are kept as the row's metadata.
+            Rows of the sampler's ``query.json`` / ``performance_sample.json`` /
+            ``recall_sample.json``: each needs ``spectrum_id`` and ``role`` (one of
+            :data:`~activespec.labels.records.ROLES`); ``rank`` and everything else are
+            kept as the row's metadata.
 
         Returns
         -------
@@ -224,7 +240,7 @@ class LabelStore:
 
     def rows(self, round_index: int, role: str | None = None) -> list[RegisteredSpectrum]:
         """The registered spectra of a round: query first, then the performance sample,
-        then candidates, each by rank."""
+        the recall sample and candidates, each by rank."""
         index = check_round(round_index)
         sql = "SELECT spectrum_id, round, role, rank, metadata FROM spectra WHERE round = ?"
         params: tuple = (index,)
@@ -266,9 +282,9 @@ class LabelStore:
             Who gave the label.
         comment : str, optional
             Free text, at most 2,000 characters.
-        role : {"query", "performance", "candidate"}, optional
+        role : {"query", "performance", "recall", "candidate"}, optional
             The row labelled, when the spectrum has several roles in the round; by
-            default its first role in the order query, performance, candidate.
+            default its first role in the order query, performance, recall, candidate.
 
         Returns
         -------
@@ -351,7 +367,7 @@ class LabelStore:
         -------
         dict of str to (int, int)
             ``role -> (labelled, total)``; always has "query" and "performance", and
-            "candidate" when the round has candidates.
+            "recall" and "candidate" when the round has such rows.
         """
         index = check_round(round_index)
         sql = (
@@ -362,10 +378,11 @@ class LabelStore:
         counts = {
             role: (int(done or 0), int(total)) for role, total, done in self._read(sql, (index,))
         }
-        progress = {role: counts.get(role, (0, 0)) for role in ROLES[:2]}
-        if ROLES[2] in counts:
-            progress[ROLES[2]] = counts[ROLES[2]]
-        return progress
+        return {
+            role: counts.get(role, (0, 0))
+            for role in ROLES
+            if role in counts or role in _ALWAYS_IN_PROGRESS
+        }
 
     # ------------------------------------------------------------------ CSV
 
@@ -580,6 +597,9 @@ class LabelStore:
                     ],
                 )
                 return
+            if meta.get("schema_version") == "1":
+                _migrate_from_version_1(conn)
+                meta["schema_version"] = SCHEMA_VERSION
         version = meta.get("schema_version")
         if version != SCHEMA_VERSION:
             raise StoreMismatchError(
@@ -734,18 +754,31 @@ def _later(timestamp: str, microseconds: int = 1) -> str:
     return format_timestamp(moment)
 
 
+def _migrate_from_version_1(conn: sqlite3.Connection) -> None:
+    """Rebuild the ``spectra`` table with the role check of this version (SQLite cannot
+    alter a CHECK constraint); rows and labels are kept. Runs inside the caller's write
+    transaction, so a failure leaves the version-1 store as it was."""
+    conn.execute("ALTER TABLE spectra RENAME TO spectra_version_1")
+    conn.execute(_SPECTRA_TABLE)
+    conn.execute(
+        "INSERT INTO spectra (spectrum_id, round, role, rank, metadata, registered_at) "
+        "SELECT spectrum_id, round, role, rank, metadata, registered_at FROM spectra_version_1"
+    )
+    conn.execute("DROP TABLE spectra_version_1")
+    conn.execute(_SPECTRA_INDEX)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+
+
 def _role_text(role: str) -> str:
-    return {"query": "query", "performance": "performance sample", "candidate": "candidates"}[role]
+    return ROLE_TITLES[role]
 
 
 def _unknown_message(spectrum_id: str, index: int, other_rounds: list[int]) -> str:
     if not other_rounds:
-        return (
-            f"unknown spectrum id {spectrum_id!r}: not in any round's query or performance sample"
-        )
+        return f"unknown spectrum id {spectrum_id!r}: not in any round's query or samples"
     rounds = ", ".join(str(r) for r in other_rounds)
     return (
-        f"spectrum {spectrum_id!r} is not in round {index}'s query or performance sample "
+        f"spectrum {spectrum_id!r} is not in round {index}'s query or samples "
         f"(it is in round {rounds})"
     )
 

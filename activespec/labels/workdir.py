@@ -1,7 +1,7 @@
 """The rounds of a work directory as the labelling tools see them.
 
-A round folder ``WORKDIR/rounds/round-NNN/`` holds the sampler's ``query.json`` and
-``performance_sample.json`` (lists of rows, see
+A round folder ``WORKDIR/rounds/round-NNN/`` holds the sampler's ``query.json``,
+``performance_sample.json`` and ``recall_sample.json`` (lists of rows, see
 :func:`components.uncertainty_sampler.records.json_record`) and the round's
 ``summary.json``. The label store of the whole campaign is ``WORKDIR/labels.sqlite``.
 """
@@ -15,15 +15,14 @@ import re
 
 from activespec.constants import DEFAULT_CLASSES
 from activespec.labels.errors import RoundFilesError
-from activespec.labels.records import ROLE_PERFORMANCE, ROLE_QUERY
+from activespec.labels.records import SAMPLED_ROLES, SELECTION_NAMES
 from activespec.labels.store import LabelStore
 
 #: The label store's file inside a work directory.
 STORE_FILENAME = "labels.sqlite"
 #: Sampler outputs shown for labelling, with the role of their rows.
-SELECTION_FILES: tuple[tuple[str, str], ...] = (
-    ("query.json", ROLE_QUERY),
-    ("performance_sample.json", ROLE_PERFORMANCE),
+SELECTION_FILES: tuple[tuple[str, str], ...] = tuple(
+    (f"{SELECTION_NAMES[role]}.json", role) for role in SAMPLED_ROLES
 )
 SUMMARY_FILENAME = "summary.json"
 _ROUND_DIR = re.compile(r"^round-(\d+)$")
@@ -70,7 +69,8 @@ def latest_round(workdir: str | os.PathLike) -> int:
 
 
 def read_round_rows(workdir: str | os.PathLike, round_index: int) -> list[dict]:
-    """The rows of a round's query and performance sample, query first, each by rank.
+    """The rows of a round's query, performance sample and recall sample, in that order,
+    each by rank.
 
     Each row gets its ``role`` from the file it is in.
 
@@ -162,7 +162,7 @@ def open_workdir_store(
     ----------
     workdir : path-like
     register : bool, optional
-        Register the query and performance-sample rows of every round folder
+        Register the query and sample rows of every round folder
         (idempotent), so that their spectra can be labelled and imported.
 
     Returns

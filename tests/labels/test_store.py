@@ -84,9 +84,7 @@ def test_store_is_in_wal_mode_with_full_sync(store):
 def test_unknown_spectrum_is_refused_with_a_clear_message(store):
     with pytest.raises(UnknownSpectrumError) as info:
         store.add_label("x", "emission", round_index=0, labeller="ana")
-    assert str(info.value) == (
-        "unknown spectrum id 'x': not in any round's query or performance sample"
-    )
+    assert str(info.value) == ("unknown spectrum id 'x': not in any round's query or samples")
     assert isinstance(info.value, ActivespecError) and info.value.code == "unknown-spectrum"
     with pytest.raises(UnknownSpectrumError, match=r"not in round 1's .*\(it is in round 0\)"):
         store.add_label("r0-q1", "emission", round_index=1, labeller="ana")
@@ -382,3 +380,63 @@ def test_csv_header_is_checked(store, tmp_path):
         store.import_csv(path)
     with pytest.raises(LabelCsvError, match="cannot read labels CSV"):
         store.import_csv(tmp_path / "missing.csv")
+
+
+def test_recall_rows_are_registered_listed_and_counted(store):
+    recall = [
+        sampler_row(f"r0-n{i}", role="recall", rank=i + 1, probabilities=[0.9, 0.06, 0.04])
+        for i in range(3)
+    ]
+    assert store.register_round(0, recall) == 3
+    roles = [r.role for r in store.rows(0)]
+    assert roles == ["query"] * 6 + ["performance"] * 4 + ["recall"] * 3
+    store.add_label("r0-n1", "emission", round_index=0, labeller="ana")
+    assert store.progress(0)["recall"] == (1, 3)
+    assert "recall" not in store.progress(1)
+    with pytest.raises(UnknownSpectrumError, match="not in round 0's recall sample"):
+        store.add_label("r0-q1", "other", round_index=0, labeller="ana", role="recall")
+
+
+def test_a_version_1_store_is_migrated_keeping_rows_and_labels(tmp_path):
+    path = tmp_path / "labels.sqlite"
+    # The version-1 schema: its role check does not admit "recall".
+    raw = sqlite3.connect(path)
+    raw.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE spectra (
+            spectrum_id TEXT NOT NULL,
+            round INTEGER NOT NULL CHECK (round >= 0),
+            role TEXT NOT NULL CHECK (role IN ('query', 'performance', 'candidate')),
+            rank INTEGER,
+            metadata TEXT NOT NULL,
+            registered_at TEXT NOT NULL,
+            PRIMARY KEY (spectrum_id, round, role)
+        );
+        CREATE INDEX spectra_by_round ON spectra (round, role);
+        CREATE TABLE labels (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, spectrum_id TEXT NOT NULL,
+            round INTEGER NOT NULL, class TEXT NOT NULL, labeller TEXT NOT NULL,
+            created_at TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '', role TEXT NOT NULL,
+            UNIQUE (spectrum_id, round, class, labeller, created_at)
+        );
+        INSERT INTO spectra VALUES ('a', 0, 'query', 1, '{"spectrum_id": "a"}',
+                                    '2024-05-01T12:00:00.000000+00:00');
+        INSERT INTO labels (spectrum_id, round, class, labeller, created_at, role)
+            VALUES ('a', 0, 'emission', 'ana', '2024-05-01T12:01:00.000000+00:00', 'query');
+        """
+    )
+    raw.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [("schema_version", "1"), ("class_names", json.dumps(list(DEFAULT_CLASSES)))],
+    )
+    raw.commit()
+    raw.close()
+    with LabelStore(path, DEFAULT_CLASSES) as store:
+        assert [(r.spectrum_id, r.role) for r in store.rows(0)] == [("a", "query")]
+        assert store.current_labels()["a"].label == "emission"
+        store.register_round(0, [sampler_row("b", role="recall", rank=1, probabilities=[1, 0, 0])])
+        assert [r.role for r in store.rows(0)] == ["query", "recall"]
+    # Opening again finds version 2 and migrates nothing.
+    with LabelStore(path, DEFAULT_CLASSES) as store:
+        assert len(store.rows(0)) == 2
