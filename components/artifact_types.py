@@ -38,6 +38,13 @@ class PerformanceSample(artifact.Artifact):
     TYPE_NAME = "activespec.PerformanceSample"
 
 
+class RecallSample(artifact.Artifact):
+    """Random spectra among the predicted negatives, stratified by positive score, for a
+    recall estimate (``recall_sample.csv``, ``recall_sample.json``, ``recall_strata.json``)."""
+
+    TYPE_NAME = "activespec.RecallSample"
+
+
 class Candidates(artifact.Artifact):
     """All spectra predicted positive this round (``candidates.csv``)."""
 

@@ -1,4 +1,4 @@
-"""UncertaintySampler: query, performance sample and candidates from a scored pool."""
+"""UncertaintySampler: query, performance and recall samples and candidates from a scored pool."""
 
 from .component import UncertaintySampler, UncertaintySamplerSpec
 

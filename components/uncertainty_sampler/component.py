@@ -9,20 +9,35 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from activespec.constants import DEFAULT_CLASSES
-from components.artifact_types import Candidates, PerformanceSample, PoolScores, QueryBatch
+from activespec.constants import (
+    DEFAULT_CLASSES,
+    DEFAULT_PERFORMANCE_SAMPLE_SIZE,
+    DEFAULT_POSITIVE_CLASSES,
+    DEFAULT_QUERY_SIZE,
+    DEFAULT_RECALL_SAMPLE_SIZE,
+    DEFAULT_RECALL_STRATA,
+)
+from components.artifact_types import (
+    Candidates,
+    PerformanceSample,
+    PoolScores,
+    QueryBatch,
+    RecallSample,
+)
 
 from . import executor
 from .params import (
     CANDIDATES_KEY,
     CLASS_NAMES_KEY,
-    DEFAULT_POSITIVE_CLASSES,
     LABELLED_EXAMPLES_KEY,
     PERFORMANCE_SAMPLE_KEY,
     PERFORMANCE_SAMPLE_SIZE_KEY,
     POSITIVE_CLASSES_KEY,
     QUERY_KEY,
     QUERY_SIZE_KEY,
+    RECALL_SAMPLE_KEY,
+    RECALL_SAMPLE_SIZE_KEY,
+    RECALL_STRATA_KEY,
     ROUND_INDEX_KEY,
     SCORES_KEY,
     SEED_KEY,
@@ -38,6 +53,8 @@ class UncertaintySamplerSpec(ComponentSpec):
         STRATEGY_KEY: ExecutionParameter(type=str),
         QUERY_SIZE_KEY: ExecutionParameter(type=int),
         PERFORMANCE_SAMPLE_SIZE_KEY: ExecutionParameter(type=int),
+        RECALL_SAMPLE_SIZE_KEY: ExecutionParameter(type=int),
+        RECALL_STRATA_KEY: ExecutionParameter(type=str),
         POSITIVE_CLASSES_KEY: ExecutionParameter(type=str),
         CLASS_NAMES_KEY: ExecutionParameter(type=str),
         SEED_KEY: ExecutionParameter(type=int),
@@ -50,6 +67,7 @@ class UncertaintySamplerSpec(ComponentSpec):
     OUTPUTS = {
         QUERY_KEY: ChannelParameter(type=QueryBatch),
         PERFORMANCE_SAMPLE_KEY: ChannelParameter(type=PerformanceSample),
+        RECALL_SAMPLE_KEY: ChannelParameter(type=RecallSample),
         CANDIDATES_KEY: ChannelParameter(type=Candidates),
     }
 
@@ -64,6 +82,10 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
     * the **performance sample**: ``performance_sample_size`` spectra drawn uniformly
       among the predicted positives, for an unbiased precision estimate; reproducible
       for ``(seed, round_index)`` and independent between rounds;
+    * the **recall sample**: ``recall_sample_size`` spectra drawn among the predicted
+      negatives, stratified by the positive score (strata bounded by ``recall_strata``,
+      allocation of :func:`activespec.recall.allocate`), for a recall estimate; as
+      reproducible as the performance sample;
     * the **candidates**: every predicted positive.
 
     Outputs
@@ -72,12 +94,14 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
         ``query.csv`` and ``query.json``.
     performance_sample : PerformanceSample
         ``performance_sample.csv`` and ``performance_sample.json``.
+    recall_sample : RecallSample
+        ``recall_sample.csv``, ``recall_sample.json`` and ``recall_strata.json``.
     candidates : Candidates
         ``candidates.csv``.
 
-    All three carry the custom properties ``query_size``, ``performance_sample_size``,
-    ``num_candidates``, ``num_scored``, ``num_excluded_labelled``, ``round_index`` and
-    ``strategy``.
+    All four carry the custom properties ``query_size``, ``performance_sample_size``,
+    ``recall_sample_size``, ``num_candidates``, ``num_predicted_negative``,
+    ``num_scored``, ``num_excluded_labelled``, ``round_index`` and ``strategy``.
 
     Example
     -------
@@ -99,8 +123,10 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
         scores: types.BaseChannel,
         labelled_examples: types.BaseChannel | None = None,
         strategy: str = "entropy",
-        query_size: int = 100,
-        performance_sample_size: int = 30,
+        query_size: int = DEFAULT_QUERY_SIZE,
+        performance_sample_size: int = DEFAULT_PERFORMANCE_SAMPLE_SIZE,
+        recall_sample_size: int = DEFAULT_RECALL_SAMPLE_SIZE,
+        recall_strata: Sequence[float] = DEFAULT_RECALL_STRATA,
         positive_classes: Sequence[str] = DEFAULT_POSITIVE_CLASSES,
         class_names: Sequence[str] = DEFAULT_CLASSES,
         seed: int = 0,
@@ -119,12 +145,16 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
             >= 1; the published setting is 100.
         performance_sample_size : int
             >= 0; the published setting is 30.
+        recall_sample_size : int
+            >= 0 (0 disables); the published setting has none.
+        recall_strata : list of float
+            Increasing inner bounds, in (0, 1), of the strata on the positive score.
         positive_classes : list of str
             Classes that make a spectrum a candidate; must be among ``class_names``.
         class_names : list of str
             Class names in the order of the score records' probabilities.
         seed, round_index : int
-            Fix the performance sample.
+            Fix the random samples.
 
         Raises
         ------
@@ -135,6 +165,8 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
             strategy=strategy,
             query_size=query_size,
             performance_sample_size=performance_sample_size,
+            recall_sample_size=recall_sample_size,
+            recall_strata=tuple(recall_strata),
             positive_classes=tuple(positive_classes),
             class_names=tuple(class_names),
             seed=seed,
@@ -146,6 +178,7 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
             **params.to_exec_properties(),
             query=types.Channel(type=QueryBatch),
             performance_sample=types.Channel(type=PerformanceSample),
+            recall_sample=types.Channel(type=RecallSample),
             candidates=types.Channel(type=Candidates),
         )
         super().__init__(spec=spec)

@@ -1,4 +1,5 @@
-"""Executor of UncertaintySampler: scored pool -> query, performance sample, candidates."""
+"""Executor of UncertaintySampler: scored pool -> query, performance and recall samples,
+candidates."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from activespec.errors import ConfigError
+from activespec.labels.records import RECALL_STRATA_FILENAME, SELECTION_NAMES
 
 from . import records, transforms
 from .params import (
@@ -23,12 +25,14 @@ from .params import (
     LABELLED_EXAMPLES_KEY,
     PERFORMANCE_SAMPLE_KEY,
     QUERY_KEY,
+    RECALL_SAMPLE_KEY,
     SCORES_KEY,
     SamplerParams,
 )
 
-QUERY_NAME = "query"
-PERFORMANCE_SAMPLE_NAME = "performance_sample"
+QUERY_NAME = SELECTION_NAMES[records.ROLE_QUERY]
+PERFORMANCE_SAMPLE_NAME = SELECTION_NAMES[records.ROLE_PERFORMANCE]
+RECALL_SAMPLE_NAME = SELECTION_NAMES[records.ROLE_RECALL]
 CANDIDATES_NAME = "candidates"
 #: Score shards anywhere under the PoolScores artifact (Beam ``**`` crosses folders).
 SCORE_FILES = "**.gz"
@@ -36,7 +40,7 @@ _COUNTS_DIR = "_counts"
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
-    """Select this round's query, performance sample and candidates with Beam.
+    """Select this round's query, performance and recall samples and candidates with Beam.
 
     See :class:`components.uncertainty_sampler.component.UncertaintySampler`.
     """
@@ -57,9 +61,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         query = artifact_utils.get_single_instance(output_dict[QUERY_KEY])
         performance = artifact_utils.get_single_instance(output_dict[PERFORMANCE_SAMPLE_KEY])
+        recall_sample = artifact_utils.get_single_instance(output_dict[RECALL_SAMPLE_KEY])
         candidates = artifact_utils.get_single_instance(output_dict[CANDIDATES_KEY])
         counts_dir = os.path.join(candidates.uri, _COUNTS_DIR)
-        for directory in (query.uri, performance.uri, candidates.uri):
+        for directory in (query.uri, performance.uri, recall_sample.uri, candidates.uri):
             fileio.makedirs(directory)
 
         with self._make_beam_pipeline() as pipeline:
@@ -70,6 +75,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 labelled_patterns,
                 query.uri,
                 performance.uri,
+                recall_sample.uri,
                 os.path.join(candidates.uri, CANDIDATES_NAME),
                 counts_dir,
             )
@@ -79,12 +85,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         properties = {
             "query_size": counts["query"],
             "performance_sample_size": counts["performance"],
+            "recall_sample_size": counts["recall"],
             "num_candidates": counts["candidates"],
+            "num_predicted_negative": counts["negatives"],
             "num_scored": counts["scored"],
             "num_excluded_labelled": counts["excluded"],
             "round_index": params.round_index,
         }
-        for artifact in (query, performance, candidates):
+        for artifact in (query, performance, recall_sample, candidates):
             for key, value in properties.items():
                 artifact.set_int_custom_property(key, value)
             artifact.set_string_custom_property("strategy", params.strategy)
@@ -98,6 +106,7 @@ def _build_pipeline(
     labelled_patterns: list[str],
     query_dir: str,
     performance_dir: str,
+    recall_dir: str,
     candidates_prefix: str,
     counts_dir: str,
 ) -> None:
@@ -132,13 +141,37 @@ def _build_pipeline(
     )
     transforms.write_candidates(predicted_positive, candidates_prefix, params.class_names)
 
+    predicted_negative = transforms.negatives(unlabelled, params.positive_classes)
+    recall_sample = transforms.recall_sample(
+        predicted_negative,
+        params.recall_sample_size,
+        params.recall_strata,
+        tuple(params.class_names.index(name) for name in params.positive_classes),
+        params.seed,
+        params.round_index,
+    )
+    selected_recall = transforms.selected_rows(recall_sample) | "WriteRecallSample" >> beam.ParDo(
+        transforms.WriteSelection(
+            recall_dir,
+            RECALL_SAMPLE_NAME,
+            records.ROLE_RECALL,
+            params.class_names,
+            extra=records.RECALL_COLUMNS,
+        )
+    )
+    _ = recall_sample | "WriteRecallStrata" >> beam.ParDo(
+        transforms.WriteStrata(os.path.join(recall_dir, RECALL_STRATA_FILENAME))
+    )
+
     _ = (
         (
             transforms.count_as(scored, "scored"),
             transforms.count_as(separated[transforms.EXCLUDED_TAG], "excluded"),
             transforms.count_as(predicted_positive, "candidates"),
+            transforms.count_as(predicted_negative, "negatives"),
             transforms.value_as(selected_query, "query"),
             transforms.value_as(selected_performance, "performance"),
+            transforms.value_as(selected_recall, "recall"),
         )
         | "AllCounts" >> beam.Flatten()
         | "WriteCounts"
@@ -155,7 +188,9 @@ def _labelled_patterns(artifacts: list[types.Artifact]) -> list[str]:
 
 
 def _read_counts(counts_dir: str) -> dict[str, int]:
-    counts = {"scored": 0, "excluded": 0, "candidates": 0, "query": 0, "performance": 0}
+    counts = dict.fromkeys(
+        ("scored", "excluded", "candidates", "negatives", "query", "performance", "recall"), 0
+    )
     for path in fileio.glob(os.path.join(counts_dir, "counts*.jsonl")):
         with fileio.open(path, "r") as handle:
             for line in handle.read().splitlines():

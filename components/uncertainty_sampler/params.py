@@ -7,18 +7,29 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from activespec.constants import DEFAULT_CLASSES
+from activespec.constants import (
+    DEFAULT_CLASSES,
+    DEFAULT_PERFORMANCE_SAMPLE_SIZE,
+    DEFAULT_POSITIVE_CLASSES,
+    DEFAULT_QUERY_SIZE,
+    DEFAULT_RECALL_SAMPLE_SIZE,
+    DEFAULT_RECALL_STRATA,
+)
 from activespec.errors import ConfigError
+from activespec.recall import check_strata
 
 SCORES_KEY = "scores"
 LABELLED_EXAMPLES_KEY = "labelled_examples"
 QUERY_KEY = "query"
 PERFORMANCE_SAMPLE_KEY = "performance_sample"
+RECALL_SAMPLE_KEY = "recall_sample"
 CANDIDATES_KEY = "candidates"
 
 STRATEGY_KEY = "strategy"
 QUERY_SIZE_KEY = "query_size"
 PERFORMANCE_SAMPLE_SIZE_KEY = "performance_sample_size"
+RECALL_SAMPLE_SIZE_KEY = "recall_sample_size"
+RECALL_STRATA_KEY = "recall_strata"
 POSITIVE_CLASSES_KEY = "positive_classes"
 CLASS_NAMES_KEY = "class_names"
 SEED_KEY = "seed"
@@ -26,7 +37,6 @@ ROUND_INDEX_KEY = "round_index"
 
 #: Uncertainty measures of the score records; see :mod:`components.score_features`.
 STRATEGIES = ("entropy", "margin", "least_confidence")
-DEFAULT_POSITIVE_CLASSES = ("emission", "double-peak")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,17 +52,24 @@ class SamplerParams:
         Spectra to query (>= 1).
     performance_sample_size : int
         Spectra drawn uniformly among the predicted positives (>= 0; 0 disables).
+    recall_sample_size : int
+        Spectra drawn among the predicted negatives, stratified by positive score
+        (>= 0; 0 disables); see :mod:`activespec.recall`.
+    recall_strata : tuple of float
+        Inner bounds of the recall sample's strata on the positive score.
     positive_classes : tuple of str
         Classes counted as positive (candidates and the performance sample).
     class_names : tuple of str
         Class names in probability order.
     seed, round_index : int
-        Together they fix the performance sample; another round draws another sample.
+        Together they fix the random samples; another round draws other samples.
     """
 
     strategy: str = "entropy"
-    query_size: int = 100
-    performance_sample_size: int = 30
+    query_size: int = DEFAULT_QUERY_SIZE
+    performance_sample_size: int = DEFAULT_PERFORMANCE_SAMPLE_SIZE
+    recall_sample_size: int = DEFAULT_RECALL_SAMPLE_SIZE
+    recall_strata: tuple[float, ...] = DEFAULT_RECALL_STRATA
     positive_classes: tuple[str, ...] = DEFAULT_POSITIVE_CLASSES
     class_names: tuple[str, ...] = DEFAULT_CLASSES
     seed: int = 0
@@ -68,17 +85,25 @@ class SamplerParams:
                 f"UncertaintySampler: unknown strategy {self.strategy!r}; "
                 f"use one of {', '.join(STRATEGIES)}"
             )
-        for name in (QUERY_SIZE_KEY, PERFORMANCE_SAMPLE_SIZE_KEY, SEED_KEY, ROUND_INDEX_KEY):
+        integers = (
+            QUERY_SIZE_KEY,
+            PERFORMANCE_SAMPLE_SIZE_KEY,
+            RECALL_SAMPLE_SIZE_KEY,
+            SEED_KEY,
+            ROUND_INDEX_KEY,
+        )
+        for name in integers:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ConfigError(f"UncertaintySampler: {name} must be an integer, got {value!r}")
         if self.query_size < 1:
             raise ConfigError(f"UncertaintySampler: query_size must be >= 1, got {self.query_size}")
-        if self.performance_sample_size < 0:
-            raise ConfigError(
-                "UncertaintySampler: performance_sample_size must be >= 0, "
-                f"got {self.performance_sample_size}"
-            )
+        for name in (PERFORMANCE_SAMPLE_SIZE_KEY, RECALL_SAMPLE_SIZE_KEY):
+            if getattr(self, name) < 0:
+                raise ConfigError(
+                    f"UncertaintySampler: {name} must be >= 0, got {getattr(self, name)}"
+                )
+        check_strata(self.recall_strata, f"UncertaintySampler: {RECALL_STRATA_KEY}")
         if self.round_index < 0:
             raise ConfigError(
                 f"UncertaintySampler: round_index must be >= 0, got {self.round_index}"
@@ -103,6 +128,8 @@ class SamplerParams:
             STRATEGY_KEY: self.strategy,
             QUERY_SIZE_KEY: self.query_size,
             PERFORMANCE_SAMPLE_SIZE_KEY: self.performance_sample_size,
+            RECALL_SAMPLE_SIZE_KEY: self.recall_sample_size,
+            RECALL_STRATA_KEY: json.dumps(list(self.recall_strata)),
             POSITIVE_CLASSES_KEY: json.dumps(list(self.positive_classes)),
             CLASS_NAMES_KEY: json.dumps(list(self.class_names)),
             SEED_KEY: self.seed,
@@ -119,6 +146,8 @@ class SamplerParams:
             performance_sample_size=_integer(
                 props, PERFORMANCE_SAMPLE_SIZE_KEY, defaults.performance_sample_size
             ),
+            recall_sample_size=_integer(props, RECALL_SAMPLE_SIZE_KEY, defaults.recall_sample_size),
+            recall_strata=tuple(_json_list(props, RECALL_STRATA_KEY, DEFAULT_RECALL_STRATA)),
             positive_classes=tuple(
                 _json_list(props, POSITIVE_CLASSES_KEY, DEFAULT_POSITIVE_CLASSES)
             ),

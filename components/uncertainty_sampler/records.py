@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from activespec.errors import ActivespecError
+from activespec.labels.records import ROLE_PERFORMANCE, ROLE_QUERY, ROLE_RECALL
 from components import score_features as sf
 
 #: Metadata columns of every output row, in order.
@@ -22,8 +23,23 @@ METADATA_COLUMNS = (sf.SPECTRUM_ID, sf.DESIGNATION, sf.RA, sf.DEC, sf.SNR, sf.SU
 UNCERTAINTY_COLUMNS = (sf.ENTROPY, sf.MARGIN, sf.LEAST_CONFIDENCE)
 ROLE = "role"
 RANK = "rank"
-ROLE_QUERY = "query"
-ROLE_PERFORMANCE = "performance"
+__all__ = ["ROLE_PERFORMANCE", "ROLE_QUERY", "ROLE_RECALL"]
+#: Extra columns of a recall-sample row: its positive score, its stratum (index and score
+#: bounds) and the stratum's population and sample size, which weight the estimate.
+POSITIVE_SCORE = "positive_score"
+STRATUM = "stratum"
+STRATUM_LOWER = "stratum_lower"
+STRATUM_UPPER = "stratum_upper"
+STRATUM_POPULATION = "stratum_population"
+STRATUM_SAMPLE_SIZE = "stratum_sample_size"
+RECALL_COLUMNS = (
+    POSITIVE_SCORE,
+    STRATUM,
+    STRATUM_LOWER,
+    STRATUM_UPPER,
+    STRATUM_POPULATION,
+    STRATUM_SAMPLE_SIZE,
+)
 
 
 class ScoreRecordError(ActivespecError):
@@ -119,32 +135,46 @@ def query_sort_key(record: dict, strategy: str) -> tuple[float, str]:
     return (primary, record[sf.SPECTRUM_ID])
 
 
-def sample_sort_key(record: dict, seed: int, round_index: int) -> tuple[int, str]:
-    """A keyed hash of (seed, round, id): the n smallest form a uniform random sample.
+def sample_sort_key(record: dict, seed: int, round_index: int, salt: str = "") -> tuple[int, str]:
+    """A keyed hash of (salt, seed, round, id): the n smallest form a uniform random sample.
 
     Independent of the order, sharding and runner, so the sample is reproducible; a new
-    round (or seed) gives an independent sample.
+    round (or seed) gives an independent sample, and so does another ``salt`` (one per
+    sample, the performance sample's being empty).
     """
-    key = f"{seed}\0{round_index}\0{record[sf.SPECTRUM_ID]}".encode()
+    prefix = f"{salt}\0" if salt else ""
+    key = f"{prefix}{seed}\0{round_index}\0{record[sf.SPECTRUM_ID]}".encode()
     digest = hashlib.blake2b(key, digest_size=8).digest()
     return (int.from_bytes(digest, "big"), record[sf.SPECTRUM_ID])
 
 
-def csv_columns(class_names: Sequence[str], *, with_role: bool) -> list[str]:
-    """Column names of the output CSV files; one ``p_<class>`` column per class."""
+def positive_score(record: dict, positive_indices: Sequence[int]) -> float:
+    """The summed probability of the positive classes, ``s``."""
+    probabilities = record[sf.PROBABILITIES]
+    return float(sum(probabilities[i] for i in positive_indices))
+
+
+def csv_columns(
+    class_names: Sequence[str], *, with_role: bool, extra: Sequence[str] = ()
+) -> list[str]:
+    """Column names of the output CSV files; one ``p_<class>`` column per class, then
+    the ``extra`` columns (e.g. :data:`RECALL_COLUMNS`)."""
     columns = [ROLE, RANK] if with_role else []
     columns += [*METADATA_COLUMNS, sf.PREDICTED_CLASS]
     columns += [f"p_{name}" for name in class_names]
-    return columns + list(UNCERTAINTY_COLUMNS)
+    return columns + list(UNCERTAINTY_COLUMNS) + list(extra)
 
 
-def csv_row(record: dict, *, role: str | None = None, rank: int | None = None) -> list[str]:
+def csv_row(
+    record: dict, *, role: str | None = None, rank: int | None = None, extra: Sequence[str] = ()
+) -> list[str]:
     """Values of one CSV row in :func:`csv_columns` order (NaN as an empty cell)."""
     values = [role, rank] if role is not None else []
     values += [record[key] for key in METADATA_COLUMNS]
     values.append(record[sf.PREDICTED_CLASS])
     values += list(record[sf.PROBABILITIES])
     values += [record[key] for key in UNCERTAINTY_COLUMNS]
+    values += [record[key] for key in extra]
     return [_cell(value) for value in values]
 
 
@@ -155,8 +185,11 @@ def csv_text(rows: Sequence[Sequence[str]]) -> str:
     return buffer.getvalue()
 
 
-def json_record(record: dict, class_names: Sequence[str], *, role: str, rank: int) -> dict:
-    """One selected spectrum for ``query.json`` / ``performance_sample.json``."""
+def json_record(
+    record: dict, class_names: Sequence[str], *, role: str, rank: int, extra: Sequence[str] = ()
+) -> dict:
+    """One selected spectrum for ``query.json``, ``performance_sample.json`` or
+    ``recall_sample.json`` (with the ``extra`` fields of the record)."""
     out = {ROLE: role, RANK: rank}
     for key in METADATA_COLUMNS:
         out[key] = _json_value(record[key])
@@ -164,7 +197,7 @@ def json_record(record: dict, class_names: Sequence[str], *, role: str, rank: in
     out[sf.PROBABILITIES] = {
         name: _json_value(p) for name, p in zip(class_names, record[sf.PROBABILITIES], strict=True)
     }
-    for key in UNCERTAINTY_COLUMNS:
+    for key in (*UNCERTAINTY_COLUMNS, *extra):
         out[key] = _json_value(record[key])
     return out
 

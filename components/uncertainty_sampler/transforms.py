@@ -8,6 +8,7 @@ import json
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from activespec import recall
 from components import score_features as sf
 from models import features
 
@@ -92,6 +93,135 @@ def random_sample(population, size: int, seed: int, round_index: int, label: str
     return population | label >> beam.combiners.Top.Smallest(size, key=key)
 
 
+def _is_negative(record: dict, positive_classes: frozenset) -> bool:
+    return record[sf.PREDICTED_CLASS] not in positive_classes
+
+
+def negatives(unlabelled, positive_classes):
+    """Records whose predicted class is none of ``positive_classes``."""
+    return unlabelled | "PredictedNegative" >> beam.Filter(
+        _is_negative, positive_classes=frozenset(positive_classes)
+    )
+
+
+def _keyed_by_stratum(record: dict, positive_indices: tuple, bounds: tuple):
+    score = records.positive_score(record, positive_indices)
+    return recall.stratum_index(score, bounds), {**record, records.POSITIVE_SCORE: score}
+
+
+def _stratum_score(keyed):
+    return keyed[0], keyed[1][records.POSITIVE_SCORE]
+
+
+def _record_sort_key(record: dict, seed: int, round_index: int):
+    return records.sample_sort_key(record, seed, round_index, salt=records.ROLE_RECALL)
+
+
+def recall_sample(
+    predicted_negative,
+    size: int,
+    bounds: tuple,
+    positive_indices: tuple,
+    seed: int,
+    round_index: int,
+):
+    """A one-element PCollection: the score-stratified recall sample and its strata.
+
+    One pass: each predicted negative is keyed by its stratum of the positive score;
+    per stratum, Beam counts the records, averages their score and keeps the ``size``
+    smallest keyed hashes (``Top`` per key, O(size) memory per stratum). A last step
+    allocates ``size`` across the strata (:func:`activespec.recall.allocate`) and keeps
+    the first ``n_h`` of each stratum's hashes, a uniform sample of the stratum.
+
+    The element is ``{"rows": [...], "strata": [...]}``: the sampled records, highest
+    stratum first, with the fields of :data:`records.RECALL_COLUMNS`; and one entry per
+    stratum (bounds, population, mean score, sample size), empty ones included.
+    """
+    keyed = predicted_negative | "KeyByStratum" >> beam.Map(
+        _keyed_by_stratum, positive_indices=tuple(positive_indices), bounds=tuple(bounds)
+    )
+    populations = keyed | "StratumPopulation" >> beam.combiners.Count.PerKey()
+    mean_scores = (
+        keyed
+        | "StratumScore" >> beam.Map(_stratum_score)
+        | "StratumMeanScore" >> beam.combiners.Mean.PerKey()
+    )
+    if size > 0:
+        key = functools.partial(_record_sort_key, seed=seed, round_index=round_index)
+        tops = keyed | "RecallCandidatesPerStratum" >> beam.combiners.Top.SmallestPerKey(
+            size, key=key
+        )
+    else:
+        tops = predicted_negative.pipeline | "NoRecallCandidates" >> beam.Create([])
+    return (
+        predicted_negative.pipeline
+        | "RecallSampleSeed" >> beam.Create([None])
+        | "AllocateRecallSample"
+        >> beam.Map(
+            _allocate_recall_sample,
+            populations=beam.pvalue.AsDict(populations),
+            mean_scores=beam.pvalue.AsDict(mean_scores),
+            tops=beam.pvalue.AsDict(tops),
+            size=size,
+            bounds=tuple(bounds),
+        )
+    )
+
+
+def _allocate_recall_sample(_, populations, mean_scores, tops, size, bounds) -> dict:
+    n_strata = len(bounds) + 1
+    counts = [int(populations.get(h, 0)) for h in range(n_strata)]
+    means = [float(mean_scores.get(h, 0.0)) for h in range(n_strata)]
+    sizes = recall.allocate(size, counts, means)
+    rows, strata = [], []
+    for h in reversed(range(n_strata)):
+        lower, upper = recall.stratum_bounds(h, bounds)
+        for record in list(tops.get(h, []))[: sizes[h]]:
+            rows.append(
+                {
+                    **record,
+                    records.STRATUM: h,
+                    records.STRATUM_LOWER: lower,
+                    records.STRATUM_UPPER: upper,
+                    records.STRATUM_POPULATION: counts[h],
+                    records.STRATUM_SAMPLE_SIZE: sizes[h],
+                }
+            )
+    for h in range(n_strata):
+        lower, upper = recall.stratum_bounds(h, bounds)
+        strata.append(
+            {
+                records.STRATUM: h,
+                records.STRATUM_LOWER: lower,
+                records.STRATUM_UPPER: upper,
+                records.STRATUM_POPULATION: counts[h],
+                "mean_positive_score": means[h] if counts[h] else None,
+                records.STRATUM_SAMPLE_SIZE: sizes[h],
+            }
+        )
+    return {"rows": rows, "strata": strata}
+
+
+def _rows_of(sample: dict) -> list:
+    return sample["rows"]
+
+
+def selected_rows(sample):
+    """The one-element PCollection of the recall sample's rows, for :class:`WriteSelection`."""
+    return sample | "RecallRows" >> beam.Map(_rows_of)
+
+
+class WriteStrata(beam.DoFn):
+    """Write the recall sample's strata as a JSON list to ``path``; yields their number."""
+
+    def __init__(self, path: str):
+        self._path = path
+
+    def process(self, sample):
+        _write_text(self._path, json.dumps(sample["strata"], indent=1) + "\n")
+        yield len(sample["strata"])
+
+
 class WriteSelection(beam.DoFn):
     """Write a ranked selection as ``<name>.csv`` and ``<name>.json`` into a folder.
 
@@ -99,19 +229,22 @@ class WriteSelection(beam.DoFn):
     Beam's filesystem API (local, ``gs://`` ...). Yields the number of rows.
     """
 
-    def __init__(self, directory: str, name: str, role: str, class_names):
+    def __init__(self, directory: str, name: str, role: str, class_names, extra=()):
         self._directory = directory
         self._name = name
         self._role = role
         self._class_names = tuple(class_names)
+        self._extra = tuple(extra)
 
     def process(self, selection):
-        rows = [records.csv_columns(self._class_names, with_role=True)]
+        rows = [records.csv_columns(self._class_names, with_role=True, extra=self._extra)]
         payload = []
         for rank, record in enumerate(selection, start=1):
-            rows.append(records.csv_row(record, role=self._role, rank=rank))
+            rows.append(records.csv_row(record, role=self._role, rank=rank, extra=self._extra))
             payload.append(
-                records.json_record(record, self._class_names, role=self._role, rank=rank)
+                records.json_record(
+                    record, self._class_names, role=self._role, rank=rank, extra=self._extra
+                )
             )
         base = FileSystems.join(self._directory, self._name)
         _write_text(base + ".csv", records.csv_text(rows))

@@ -11,10 +11,17 @@ import pytest
 import tensorflow as tf
 from tfx.types import artifact_utils, channel, standard_artifacts
 
-from activespec.constants import DEFAULT_CLASSES
+from activespec.constants import DEFAULT_CLASSES, DEFAULT_RECALL_STRATA
 from activespec.errors import ConfigError
+from activespec.recall import allocate, stratum_index
 from components import score_features as sf
-from components.artifact_types import Candidates, PerformanceSample, PoolScores, QueryBatch
+from components.artifact_types import (
+    Candidates,
+    PerformanceSample,
+    PoolScores,
+    QueryBatch,
+    RecallSample,
+)
 from components.uncertainty_sampler import UncertaintySampler
 from components.uncertainty_sampler.executor import Executor
 from components.uncertainty_sampler.params import SamplerParams
@@ -116,6 +123,7 @@ def labelled(tmp_path_factory, pool):
 
 def _run(out_dir, scores, labelled_examples=None, **params):
     outputs = {"query": QueryBatch(), "performance_sample": PerformanceSample()}
+    outputs["recall_sample"] = RecallSample()
     outputs["candidates"] = Candidates()
     for name, artifact in outputs.items():
         artifact.uri = os.path.join(out_dir, name)
@@ -293,6 +301,8 @@ def test_missing_scores_is_a_config_error(tmp_path):
         ({"strategy": "random"}, "unknown strategy 'random'"),
         ({"query_size": 0}, "query_size must be >= 1"),
         ({"performance_sample_size": -1}, "performance_sample_size must be >= 0"),
+        ({"recall_sample_size": -1}, "recall_sample_size must be >= 0"),
+        ({"recall_strata": [0.5, 0.2]}, "recall_strata: bounds must increase"),
         ({"positive_classes": ["be-star"]}, r"positive classes \['be-star'\]"),
     ],
 )
@@ -309,6 +319,101 @@ def test_component_wires_inputs_and_outputs():
         strategy="margin",
         round_index=2,
     )
-    assert set(sampler.outputs) == {"query", "performance_sample", "candidates"}
+    assert set(sampler.outputs) == {"query", "performance_sample", "recall_sample", "candidates"}
     assert sampler.exec_properties["strategy"] == "margin"
     assert json.loads(sampler.exec_properties["positive_classes"]) == list(POSITIVE)
+
+
+def _negatives(table, excluded):
+    """Unlabelled predicted negatives: id -> positive score (float32 sums, as the scorer)."""
+    positive = [DEFAULT_CLASSES.index(name) for name in POSITIVE]
+    return {
+        spectrum_id: float(sum(float(p[i]) for i in positive))
+        for spectrum_id, p, label in zip(
+            table["id"], table["probabilities"], table["label"], strict=True
+        )
+        if DEFAULT_CLASSES[label] not in POSITIVE and spectrum_id not in excluded
+    }
+
+
+def test_recall_sample_is_stratified_among_unlabelled_negatives(entropy_run, pool, labelled):
+    _, table = pool
+    _, labelled_ids = labelled
+    negatives = _negatives(table, labelled_ids)
+    strata = {sid: stratum_index(score, DEFAULT_RECALL_STRATA) for sid, score in negatives.items()}
+    n_strata = len(DEFAULT_RECALL_STRATA) + 1
+    populations = [sum(1 for h in strata.values() if h == k) for k in range(n_strata)]
+    means = [
+        float(np.mean([negatives[s] for s, h in strata.items() if h == k])) if populations[k] else 0
+        for k in range(n_strata)
+    ]
+    expected_sizes = allocate(30, populations, means)
+
+    folder = entropy_run["recall_sample"].uri
+    rows = _csv(os.path.join(folder, "recall_sample.csv"))
+    assert (
+        len(rows)
+        == 30
+        == entropy_run["recall_sample"].get_int_custom_property("recall_sample_size")
+    )
+    assert {row["role"] for row in rows} == {"recall"}
+    assert [row["rank"] for row in rows] == [str(i) for i in range(1, 31)]
+    ids = [row["spectrum_id"] for row in rows]
+    assert len(set(ids)) == 30 and set(ids) <= set(negatives)
+    for row in rows:
+        h = int(row["stratum"])
+        assert h == strata[row["spectrum_id"]]
+        assert float(row["stratum_lower"]) <= float(row["positive_score"])
+        assert float(row["positive_score"]) == pytest.approx(negatives[row["spectrum_id"]], 1e-5)
+        assert int(row["stratum_population"]) == populations[h]
+        assert int(row["stratum_sample_size"]) == expected_sizes[h]
+    # Highest stratum first; each stratum's rows match its sample size.
+    assert [int(row["stratum"]) for row in rows] == sorted(
+        (int(row["stratum"]) for row in rows), reverse=True
+    )
+    assert [sum(int(r["stratum"]) == h for r in rows) for h in range(n_strata)] == expected_sizes
+
+    table_of_strata = _json(os.path.join(folder, "recall_strata.json"))
+    assert [entry["stratum_population"] for entry in table_of_strata] == populations
+    assert [entry["stratum_sample_size"] for entry in table_of_strata] == expected_sizes
+    assert table_of_strata[-1]["stratum_upper"] == 1.0
+    payload = _json(os.path.join(folder, "recall_sample.json"))
+    assert [row["spectrum_id"] for row in payload] == ids
+    assert payload[0]["stratum_population"] == int(rows[0]["stratum_population"])
+    assert entropy_run["candidates"].get_int_custom_property("num_predicted_negative") == len(
+        negatives
+    )
+
+
+def test_recall_sample_is_reproducible_and_independent_of_the_performance_sample(
+    pool, labelled, tmp_path, entropy_run
+):
+    scores, _ = pool
+    examples, _ = labelled
+
+    def samples(name, **params):
+        outputs = _run(str(tmp_path / name), scores, examples, query_size=1, **params)
+        recall_rows = _json(os.path.join(outputs["recall_sample"].uri, "recall_sample.json"))
+        perf = _json(os.path.join(outputs["performance_sample"].uri, "performance_sample.json"))
+        return [r["spectrum_id"] for r in recall_rows], [r["spectrum_id"] for r in perf]
+
+    first_recall, first_perf = samples("a", seed=3, round_index=1)
+    again_recall, again_perf = samples("b", seed=3, round_index=1, strategy="margin")
+    assert (again_recall, again_perf) == (first_recall, first_perf)
+    reference = _json(os.path.join(entropy_run["recall_sample"].uri, "recall_sample.json"))
+    assert [r["spectrum_id"] for r in reference] == first_recall
+    other_round, _ = samples("c", seed=3, round_index=2)
+    assert len(other_round) == 30 and len(set(first_recall) & set(other_round)) < 15
+    # Switching the recall sample off leaves the performance sample as it was.
+    off_recall, off_perf = samples("d", seed=3, round_index=1, recall_sample_size=0)
+    assert off_recall == [] and off_perf == first_perf
+
+
+def test_recall_sample_of_zero_still_counts_the_strata(pool, tmp_path):
+    scores, table = pool
+    outputs = _run(str(tmp_path), scores, query_size=1, recall_sample_size=0)
+    folder = outputs["recall_sample"].uri
+    assert _csv(os.path.join(folder, "recall_sample.csv")) == []
+    strata = _json(os.path.join(folder, "recall_strata.json"))
+    assert sum(entry["stratum_population"] for entry in strata) == len(_negatives(table, set()))
+    assert all(entry["stratum_sample_size"] == 0 for entry in strata)
