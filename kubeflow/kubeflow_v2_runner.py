@@ -63,7 +63,7 @@ def build_pipeline(
     serving_model_dir : str, optional
         Where the Pusher writes blessed models; defaults to ``<pipeline_root>/serving_model``.
     round_index : int
-        The round number; seeds the performance sample.
+        The round number; seeds the random samples.
     labels_snapshot : str, optional
         CSV (``spectrum_id,label``) of the pool spectra labelled in earlier rounds, as a
         URI the pods can read (see :func:`pipeline.campaign.snapshot_labels`).

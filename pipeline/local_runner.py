@@ -10,6 +10,7 @@ everything of a campaign::
       serving_model/<ver>/    the pushed TF Serving model (blessed rounds only)
       rounds/round-NNN/       human-readable outputs of each round: summary.json,
                               query.csv/json, performance_sample.csv/json,
+                              recall_sample.csv/json, recall_strata.json,
                               candidates.csv, rejected-labelled.csv, rejected-pool.csv
 """
 
@@ -22,15 +23,28 @@ import pathlib
 import shutil
 import time
 
+from activespec.labels.records import (
+    RECALL_STRATA_FILENAME,
+    ROLE_PERFORMANCE,
+    ROLE_QUERY,
+    ROLE_RECALL,
+    SELECTION_NAMES,
+)
 from pipeline.configs import RoundConfig
 from pipeline.mlmd_outputs import NodeRun, custom_property, latest_node_runs, open_store
 
+
+def _selection_files(role: str) -> tuple[str, str]:
+    return f"{SELECTION_NAMES[role]}.csv", f"{SELECTION_NAMES[role]}.json"
+
+
 #: Files copied from the sampler and ingestion artifacts into rounds/round-NNN/.
 _ROUND_FILES = {
-    ("UncertaintySampler", "query"): ("query.csv", "query.json"),
-    ("UncertaintySampler", "performance_sample"): (
-        "performance_sample.csv",
-        "performance_sample.json",
+    ("UncertaintySampler", "query"): _selection_files(ROLE_QUERY),
+    ("UncertaintySampler", "performance_sample"): _selection_files(ROLE_PERFORMANCE),
+    ("UncertaintySampler", "recall_sample"): (
+        *_selection_files(ROLE_RECALL),
+        RECALL_STRATA_FILENAME,
     ),
     ("UncertaintySampler", "candidates"): ("candidates.csv",),
 }
@@ -188,7 +202,13 @@ def summarise_round(
             "performance_sample_size": custom_property(
                 sampler.artifact("performance_sample"), "performance_sample_size"
             ),
+            "recall_sample_size": custom_property(
+                sampler.artifact("recall_sample"), "recall_sample_size"
+            ),
             "num_candidates": custom_property(sampler.artifact("candidates"), "num_candidates"),
+            "num_predicted_negative": custom_property(
+                sampler.artifact("candidates"), "num_predicted_negative"
+            ),
         }
     scorer = runs.get("PoolScorer")
     if scorer is not None:

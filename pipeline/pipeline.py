@@ -60,7 +60,7 @@ def create_pipeline(
     serving_model_dir : str
         Base directory of the pushed TF Serving model (versioned subdirectories).
     round_index : int
-        The round number; seeds the performance sample.
+        The round number; seeds the random samples.
     pool_fingerprint : str
         A digest of the pool's files; a changed pool is re-ingested.
     labels_snapshot : str
@@ -190,6 +190,8 @@ def create_pipeline(
         strategy=config.sampling.strategy,
         query_size=config.sampling.query_size,
         performance_sample_size=config.sampling.performance_sample_size,
+        recall_sample_size=config.sampling.recall_sample_size,
+        recall_strata=list(config.sampling.recall_strata),
         positive_classes=list(config.sampling.positive_classes),
         seed=config.sampling.seed,
         round_index=round_index,

@@ -7,9 +7,16 @@ import os
 import pathlib
 import time
 
+from activespec.constants import (
+    DEFAULT_PERFORMANCE_SAMPLE_SIZE,
+    DEFAULT_QUERY_SIZE,
+    DEFAULT_RECALL_SAMPLE_SIZE,
+)
+
 DEMO_CONFIG = """\
 # activespec demo configuration (written by `activespec demo`; edit and re-run freely).
-# Every key not given here keeps its default, which reproduces the published setting.
+# Every key not given here keeps its default. The published setting (Skoda et al. 2020)
+# is query_size = 100, performance_sample_size = 30, recall_sample_size = 0.
 [data]
 labelled = ["survey/labelled/*.fits*"]
 labels = "survey/labelled/labels.csv"
@@ -22,8 +29,9 @@ patience = 5
 
 [sampling]
 strategy = "entropy"
-query_size = 100
-performance_sample_size = 30
+query_size = {query_size}
+performance_sample_size = {performance_sample_size}
+recall_sample_size = {recall_sample_size}
 """
 
 
@@ -61,7 +69,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"[1/3] reusing the simulated survey in {survey}")
     config_path = workdir / "activespec.toml"
     if not config_path.exists():
-        config_path.write_text(DEMO_CONFIG.format(max_epochs=args.max_epochs))
+        config_path.write_text(
+            DEMO_CONFIG.format(
+                max_epochs=args.max_epochs,
+                query_size=DEFAULT_QUERY_SIZE,
+                performance_sample_size=DEFAULT_PERFORMANCE_SAMPLE_SIZE,
+                recall_sample_size=DEFAULT_RECALL_SAMPLE_SIZE,
+            )
+        )
 
     from pipeline.campaign import run_campaign
     from pipeline.configs import load_config

@@ -140,6 +140,7 @@ def test_custom_artifact_types_have_kfp_titles_that_the_container_resolves(
             "activespec.PoolScores",
             "activespec.QueryBatch",
             "activespec.PerformanceSample",
+            "activespec.RecallSample",
             "activespec.Candidates",
         }
     )

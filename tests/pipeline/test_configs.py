@@ -10,8 +10,11 @@ def test_defaults_reproduce_the_published_setting(tmp_path):
     config = load_config(None, base_dir=tmp_path)
     assert config.data.classes == ("other", "emission", "double-peak")
     assert config.sampling.strategy == "entropy"
-    assert config.sampling.query_size == 100
+    # The published 130 labels per round, 30 of the query's spent on a recall sample.
+    assert config.sampling.query_size == 70
     assert config.sampling.performance_sample_size == 30
+    assert config.sampling.recall_sample_size == 30
+    assert config.sampling.recall_strata == (0.01, 0.05, 0.2, 0.5)
     pre = config.preprocess_config()
     assert (pre.grid_start, pre.grid_stop, pre.n_points) == (6519.0, 6732.0, 140)
     assert pre.scaling == "minmax"
@@ -26,13 +29,14 @@ def test_toml_file_overrides_and_resolves_paths_against_its_directory(tmp_path):
     cfg.parent.mkdir()
     cfg.write_text(
         '[data]\npool = ["../lamost/*.fits.gz"]\n'
-        '[sampling]\nstrategy = "margin"\nquery_size = 7\n'
+        '[sampling]\nstrategy = "margin"\nquery_size = 7\nrecall_strata = [0.1, 0.5]\n'
         "[model]\nmax_epochs = 3\n"
         '[beam]\ndirect_num_workers = 3\nextra_args = ["--foo=bar"]\n'
     )
     config = load_config(cfg)
     assert config.pool_patterns == [str(cfg.parent.resolve() / "../lamost/*.fits.gz")]
     assert config.sampling.strategy == "margin" and config.sampling.query_size == 7
+    assert config.sampling.recall_strata == (0.1, 0.5)
     assert config.model_config().max_epochs == 3
     args = config.beam.pipeline_args()
     assert "--direct_running_mode=in_memory" in args and args[-1] == "--foo=bar"
@@ -54,6 +58,9 @@ def test_toml_file_overrides_and_resolves_paths_against_its_directory(tmp_path):
         ({"beam": {"direct_num_workers": "two"}}, "beam.direct_num_workers: expected an integer"),
         ({"pipeline": {"enable_cache": "yes"}}, "pipeline.enable_cache: expected true or false"),
         ({"sampling": {"positive_classes": ["be-star"]}}, "sampling.positive_classes"),
+        ({"sampling": {"recall_sample_size": -1}}, "sampling.recall_sample_size"),
+        ({"sampling": {"recall_strata": [0.3, 0.1]}}, "sampling.recall_strata: bounds"),
+        ({"sampling": {"recall_strata": ["low"]}}, "sampling.recall_strata: every item"),
         ({"preprocessing": {"n_pointz": 140}}, "n_pointz"),
         ({"model": {"dropout": "half"}}, "dropout"),
     ],
