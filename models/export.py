@@ -40,6 +40,7 @@ from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 import activespec
 from activespec import errors
 from activespec.constants import GRID_POINTS, H_ALPHA_VACUUM
+from activespec.model_metadata import ASSETS_EXTRA_DIR, METADATA_FILE
 from activespec.preprocessing import PreprocessConfig, common_grid, scale_minmax, scale_robust
 from models import features
 
@@ -68,10 +69,8 @@ PROBABILITIES_KEY = "probabilities"
 CLASS_NAMES_KEY = "class_names"
 PREDICTED_CLASS_KEY = "predicted_class"
 
-#: Directory of a SavedModel for files that are not part of the graph (TF Serving convention).
-ASSETS_EXTRA_DIR = "assets.extra"
-#: The model's metadata (class names, grid, preprocessing, version) inside ``assets.extra``.
-METADATA_FILE = "activespec_model.json"
+# ASSETS_EXTRA_DIR and METADATA_FILE are defined in activespec.model_metadata (read there
+# without TensorFlow by the labelling page).
 #: Version of the layout of :data:`METADATA_FILE`.
 METADATA_FORMAT_VERSION = 1
 #: Name TF Serving looks for in ``assets.extra`` and replays when it loads the model.

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from activespec import errors
+from activespec.model_metadata import TFX_SERVING_SUBDIR
 from activespec.preprocessing import PreprocessConfig
 from models import export, features
 
@@ -35,8 +36,6 @@ __all__ = [
 
 _LOG = logging.getLogger(__name__)
 
-#: Sub-directory of a TFX Model artifact that holds the serving SavedModel.
-TFX_SERVING_SUBDIR = "Format-Serving"
 _SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 

@@ -95,7 +95,9 @@ def create_pipeline(
         file_list=config.resolve(config.data.pool_file_list) or None,
         class_names=classes,
         preprocessing=preprocessing,
-        degrade_resolution=False,
+        # The one rule (activespec.preprocessing.should_degrade), as scoring and the
+        # labelling page: LAMOST LRS is never degraded, MRS is.
+        degrade_resolution=True,
         splits={"pool": 1},
         input_fingerprint=pool_fingerprint,
     ).with_id("PoolIngest")

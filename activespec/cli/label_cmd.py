@@ -11,7 +11,7 @@ Sub-commands::
 The labels live in ``WORKDIR/labels.sqlite``; every command first registers the rows of
 every round's ``query.json`` and ``performance_sample.json`` (idempotent). Only the
 label store and the standard library are imported, except by ``serve`` (FITS readers
-and preprocessing, for the plots); TensorFlow never.
+and preprocessing, for the plots, and the configuration reader); TensorFlow never.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import pathlib
 import secrets
 import sys
 
-from activespec.errors import ConfigError
 from activespec.labels import open_workdir_store
 
 #: Default port of ``serve`` (as :data:`activespec.labelling.server.DEFAULT_PORT`, not imported
@@ -79,7 +78,10 @@ def register(subparsers) -> None:
     serve.add_argument(
         "--config",
         type=pathlib.Path,
-        help="the round's TOML configuration, for its [preprocessing] settings",
+        help=(
+            "the round's TOML configuration, for its [preprocessing] settings when the "
+            "round records no model (else the model's own settings apply)"
+        ),
     )
     serve.set_defaults(func=run_serve)
 
@@ -153,6 +155,12 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     print(f"Labelling round {app.round_index} of {app.workdir} as {app.labeller!r} ({progress})")
     print(f"Labels are saved to {app.store.path}")
+    if app.model_metadata_path is not None:
+        print(f"Model window: preprocessing of the round's model ({app.model_metadata_path})")
+    elif args.config is not None:
+        print(f"Model window: [preprocessing] of {args.config} (the round records no model)")
+    else:
+        print("Model window: default preprocessing (the round records no model)")
     if generated:
         print("Listening beyond this machine: a random access token was generated.")
     print(f"Open {server.url}", flush=True)
@@ -167,35 +175,17 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def preprocess_config_from_toml(path: str | os.PathLike):
-    """The ``[preprocessing]`` table of a round's TOML configuration as a PreprocessConfig.
-
-    Only that table is read (and validated), so that serving does not need the rest of
-    the pipeline's configuration.
+    """The preprocessing settings of a round's TOML configuration, read and validated by
+    :func:`pipeline.configs.load_config` (the one reader of that file).
 
     Raises
     ------
     activespec.errors.ConfigError
-        If the file is missing or not TOML, or the table has unknown or invalid options.
+        If the file is missing or not TOML, or the configuration is invalid.
     """
-    from activespec.preprocessing import PreprocessConfig
+    from pipeline.configs import load_config
 
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-
-    try:
-        raw = tomllib.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read config file {path}: {err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML: {err}") from None
-    section = raw.get("preprocessing", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [preprocessing] must be a table")
-    return PreprocessConfig.from_dict(section)
+    return load_config(path).preprocess_config()
 
 
 def run_export(args: argparse.Namespace) -> int:

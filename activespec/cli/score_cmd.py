@@ -27,7 +27,7 @@ def register(subparsers) -> None:
             "probabilities, the predicted class and the entropy. Files go through the same "
             "reader and preprocessing as ingestion, with the preprocessing settings recorded "
             "in the model; a spectrum whose resolving power is above the model's (e.g. "
-            "Ondřejov) is degraded to it first. Exit status 1 when a file could not be "
+            "Ondřejov, LAMOST MRS) is degraded to it first, as in ingestion. Exit status 1 when a file could not be "
             "scored."
         ),
     )
@@ -66,25 +66,6 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(not record["ok"] for record in records) else 0
 
 
-def needs_degradation(spectrum, config) -> bool:
-    """Whether ``spectrum`` is sharper than the model's resolution and must be degraded.
-
-    Parameters
-    ----------
-    spectrum : activespec.spectrum.Spectrum
-    config : activespec.preprocessing.PreprocessConfig
-
-    Returns
-    -------
-    bool
-        True when the spectrum's resolving power is known and above
-        ``config.target_resolving_power`` (the labelled high-resolution instrument);
-        survey spectra at the model's resolution are used as they are, like in ingestion.
-    """
-    resolving_power = spectrum.meta.resolving_power
-    return resolving_power is not None and resolving_power > config.target_resolving_power
-
-
 def score_files(model, paths: list[str], *, batch_size: int = 256) -> list[dict]:
     """Read, preprocess and classify files.
 
@@ -109,7 +90,7 @@ def score_files(model, paths: list[str], *, batch_size: int = 256) -> list[dict]
 
     from activespec.errors import ActivespecError
     from activespec.io import read_spectrum
-    from activespec.preprocessing import preprocess
+    from activespec.preprocessing import preprocess, should_degrade
     from activespec.uncertainty import entropy
 
     config = model.preprocess_config
@@ -135,7 +116,7 @@ def score_files(model, paths: list[str], *, batch_size: int = 256) -> list[dict]
             spectrum = read_spectrum(path)
             record["object_id"] = spectrum.meta.object_id
             record["designation"] = spectrum.meta.designation
-            record["degraded"] = needs_degradation(spectrum, config)
+            record["degraded"] = should_degrade(spectrum, config)
             vector = preprocess(spectrum, config, degrade=record["degraded"])
         except ActivespecError as error:
             record = {"path": path, "ok": False, "error": str(error), "error_code": error.code}

@@ -41,6 +41,7 @@ from activespec.labels import (
     store_path,
 )
 from activespec.labels.errors import InvalidLabelError, UnknownSpectrumError
+from activespec.model_metadata import model_preprocess_config, round_model_metadata_path
 from activespec.preprocessing import PreprocessConfig
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class LabellingApp:
         labeller: str,
         token: str | None,
         preprocess_config: PreprocessConfig,
-        degrade: bool,
+        model_metadata_path: pathlib.Path | None = None,
     ):
         self.workdir = workdir
         self.round_index = round_index
@@ -94,7 +95,9 @@ class LabellingApp:
         self.labeller = labeller
         self.token = token
         self.preprocess_config = preprocess_config
-        self.degrade = degrade
+        #: The metadata file of the round's model the window's settings come from; None
+        #: when the round records no model (the settings given, or the defaults, apply).
+        self.model_metadata_path = model_metadata_path
         self._rows = store.rows(round_index)
         self._rows_by_id: dict[str, list] = {}
         for row in self._rows:
@@ -226,7 +229,7 @@ class LabellingApp:
         return source
 
     def _compute_view(self, source: str) -> dict:
-        return spectrum_view(source, config=self.preprocess_config, degrade=self.degrade)
+        return spectrum_view(source, config=self.preprocess_config)
 
 
 class LabellingServer(ThreadingHTTPServer):
@@ -273,7 +276,6 @@ def create_server(
     labeller: str = "human",
     class_names: Sequence[str] | None = None,
     preprocess_config: PreprocessConfig | Mapping | None = None,
-    degrade: bool = True,
 ) -> LabellingServer:
     """Open the label store, register the round's rows and bind the labelling server.
 
@@ -299,10 +301,11 @@ def create_server(
         By default the round's (its ``summary.json``, else its rows' probabilities,
         else :data:`activespec.constants.DEFAULT_CLASSES`).
     preprocess_config : PreprocessConfig or mapping, optional
-        The preprocessing of the round's model, for the window plot; defaults apply.
-    degrade : bool, optional
-        Degrade high-resolution spectra to the target resolving power in the window
-        plot, as for the labelled set; a no-op for LAMOST low-resolution spectra.
+        The window plot shows the vector the round's model scored: with the
+        preprocessing recorded in that model (``summary.json``'s ``model_uri``, its
+        ``activespec_model.json``). Only when the round records no model, these settings
+        apply (e.g. the round's TOML), else the defaults. Which spectra are degraded is
+        decided by :func:`activespec.preprocessing.should_degrade`, as in ingestion.
 
     Returns
     -------
@@ -322,7 +325,10 @@ def create_server(
     index = latest_round(root) if round_index is None else int(round_index)
     rows = read_round_rows(root, index)
     names = tuple(class_names) if class_names is not None else round_class_names(root, index)
-    if isinstance(preprocess_config, Mapping):
+    model_metadata = round_model_metadata_path(root, index)
+    if model_metadata is not None:
+        preprocess_config = model_preprocess_config(model_metadata)
+    elif isinstance(preprocess_config, Mapping):
         preprocess_config = PreprocessConfig.from_dict(preprocess_config)
     elif preprocess_config is None:
         preprocess_config = PreprocessConfig()
@@ -347,7 +353,7 @@ def create_server(
             labeller=labeller,
             token=token,
             preprocess_config=preprocess_config,
-            degrade=degrade,
+            model_metadata_path=model_metadata,
         )
         try:
             return LabellingServer((host, port), app)

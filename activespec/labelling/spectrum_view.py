@@ -19,7 +19,12 @@ from activespec.constants import (
     HE_I_6678_VACUUM,
 )
 from activespec.errors import ActivespecError
-from activespec.preprocessing import PreprocessConfig, preprocess_with_details, vacuum_to_air
+from activespec.preprocessing import (
+    PreprocessConfig,
+    preprocess_with_details,
+    should_degrade,
+    vacuum_to_air,
+)
 
 #: Most points of the full spectrum sent to the browser.
 MAX_FULL_POINTS = 4_000
@@ -38,7 +43,6 @@ def spectrum_view(
     source: str,
     *,
     config: PreprocessConfig,
-    degrade: bool = True,
     max_points: int = MAX_FULL_POINTS,
 ) -> dict:
     """Read a FITS file and build the two plotted views.
@@ -52,10 +56,9 @@ def spectrum_view(
     source : str
         Path of the FITS file.
     config : PreprocessConfig
-        The preprocessing of the round's model.
-    degrade : bool, optional
-        Degrade high-resolution spectra to ``config.target_resolving_power`` (a no-op
-        for spectra at or below it, such as LAMOST LRS).
+        The preprocessing of the round's model. The spectra sharper than the model are
+        degraded (:func:`activespec.preprocessing.should_degrade`), as in ingestion and
+        scoring, so the window is the vector the model scored.
     max_points : int, optional
         Most points of the full spectrum.
 
@@ -105,7 +108,9 @@ def spectrum_view(
         "decimated": wave.size < spectrum.n_pixels,
     }
     try:
-        details = preprocess_with_details(spectrum, config, degrade=degrade)
+        details = preprocess_with_details(
+            spectrum, config, degrade=should_degrade(spectrum, config)
+        )
     except ActivespecError as err:
         view["window_error"] = f"not preprocessed: {err}"
         return view

@@ -2,7 +2,7 @@
 
 Pure, vectorised NumPy/SciPy shared by ingestion, scoring, serving and plots.
 :func:`preprocess` runs the whole chain (air -> vacuum, bad pixels, optional
-resolution degradation, flux-conserving resampling onto the common grid,
+resolution degradation (:func:`should_degrade` decides which spectra), flux-conserving resampling onto the common grid,
 scaling) under a :class:`PreprocessConfig`; the building blocks are public for
 plots and experiments.
 """
@@ -15,6 +15,7 @@ from activespec.preprocessing.pipeline import (
     PreprocessResult,
     preprocess,
     preprocess_with_details,
+    should_degrade,
 )
 from activespec.preprocessing.resample import resample_flux_conserving
 from activespec.preprocessing.resolution import degrade_resolution, gaussian_sigma_pixels
@@ -38,6 +39,7 @@ __all__ = [
     "resample_flux_conserving",
     "scale_minmax",
     "scale_robust",
+    "should_degrade",
     "to_vacuum",
     "vacuum_to_air",
 ]

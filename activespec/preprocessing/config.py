@@ -34,13 +34,16 @@ class PreprocessConfig:
     n_points : int
         Number of grid pixels (>= 8).
     target_resolving_power : float
-        Resolving power the labelled high-resolution spectra are degraded to.
+        Resolving power the spectra sharper than it (the labelled high-resolution
+        instrument) are degraded to; which ones are is decided by
+        :func:`activespec.preprocessing.should_degrade` alone.
     source_resolving_power : float or None
-        Resolving power of the spectra being degraded; None uses each
-        spectrum's ``meta.resolving_power``.
+        Resolving power used for the kernel of the spectra being degraded; None
+        uses each spectrum's ``meta.resolving_power``.
     sigma_pixels : float or None
-        Explicit degradation kernel σ in native pixels, overriding the one
-        derived from the resolving powers (7 reproduces the published setting).
+        Explicit degradation kernel σ in native pixels of the spectra being
+        degraded, overriding the one derived from the resolving powers (7
+        reproduces the published setting); it never makes a spectrum degraded.
     max_gap_pixels : int
         Longest run of bad native pixels bridged by linear interpolation.
     max_bad_fraction : float

@@ -8,8 +8,8 @@ serving and plots so that the same spectrum always becomes the same vector:
 3. cut the window with a margin wide enough that the result is the same as
    without cutting;
 4. mark bad pixels (file mask, ivar <= 0, NaN/inf, constant runs);
-5. optionally degrade the resolution (domain adaptation of the labelled,
-   high-resolution instrument: only when asked for);
+5. degrade the resolution when asked for and :func:`should_degrade` says so
+   (domain adaptation of the labelled, high-resolution instrument);
 6. bridge short runs of bad pixels;
 7. resample onto the common grid conserving flux, and reject the spectrum when
    too much of the window is masked or missing; fill the fully bad grid pixels
@@ -79,6 +79,28 @@ class PreprocessResult:
     continuum: np.ndarray | None
 
 
+def should_degrade(spectrum: Spectrum, config: PreprocessConfig = _DEFAULT_CONFIG) -> bool:
+    """Whether ``spectrum`` is degraded to the model's resolution: the one rule of
+    ingestion (labelled set and pool), scoring, serving and the labelling page.
+
+    Parameters
+    ----------
+    spectrum : activespec.spectrum.Spectrum
+    config : PreprocessConfig, optional
+        The model's preprocessing; its ``target_resolving_power`` is the model's.
+
+    Returns
+    -------
+    bool
+        True when the spectrum's resolving power (``spectrum.meta.resolving_power``, set by
+        every reader) is known and above ``config.target_resolving_power``: Ondřejov
+        (R≈13,000) and LAMOST MRS (R≈7,500) for the published R = 1,800; never LAMOST LRS,
+        whatever ``config.sigma_pixels`` says, nor a spectrum of unknown resolution.
+    """
+    resolving_power = spectrum.meta.resolving_power
+    return resolving_power is not None and resolving_power > config.target_resolving_power
+
+
 def preprocess(
     spectrum: Spectrum, config: PreprocessConfig = _DEFAULT_CONFIG, *, degrade: bool = False
 ) -> np.ndarray:
@@ -91,9 +113,10 @@ def preprocess(
     config : PreprocessConfig, optional
         Settings; the defaults reproduce Škoda et al. (2020).
     degrade : bool, optional
-        Degrade the resolution to ``config.target_resolving_power`` first. Use it
-        for the labelled high-resolution instrument (Ondřejov), never for LAMOST.
-        Nothing happens when the source resolving power is not above the target.
+        Degrade the resolution to ``config.target_resolving_power`` first; pass
+        ``should_degrade(spectrum, config)``. Nothing happens when the spectrum's
+        resolving power is known and not above the target (:func:`should_degrade`),
+        even with ``config.sigma_pixels`` set.
 
     Returns
     -------
@@ -195,6 +218,8 @@ def _check_covers_window(wave: np.ndarray, config: PreprocessConfig) -> None:
 
 
 def _degradation_sigma(wave: np.ndarray, spectrum: Spectrum, config: PreprocessConfig) -> float:
+    if spectrum.meta.resolving_power is not None and not should_degrade(spectrum, config):
+        return 0.0
     if config.sigma_pixels is not None:
         return config.sigma_pixels
     source_R = config.source_resolving_power or spectrum.meta.resolving_power

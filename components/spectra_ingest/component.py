@@ -110,7 +110,9 @@ class SpectraIngest(base_beam_component.BaseBeamComponent):
             Settings of :class:`activespec.preprocessing.PreprocessConfig`
             (defaults: the published ones).
         degrade_resolution : bool
-            Degrade high-resolution (Ondřejov) spectra to the pool resolution first.
+            Degrade the spectra sharper than the model's resolution (Ondřejov, LAMOST
+            MRS) first, by :func:`activespec.preprocessing.should_degrade`, as scoring
+            and the labelling page do; False never degrades.
         splits : dict of str to int, optional
             Hash buckets per split; default ``{"train": 4, "eval": 1}`` with labels and
             ``{"pool": 1}`` without.

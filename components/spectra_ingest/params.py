@@ -54,7 +54,8 @@ class IngestParams:
     preprocessing : dict
         :class:`activespec.preprocessing.PreprocessConfig` as a dict.
     degrade_resolution : bool
-        Degrade high-resolution spectra to the pool's resolution before resampling.
+        Degrade the spectra :func:`activespec.preprocessing.should_degrade` picks (sharper
+        than the model) before resampling; False never degrades.
     splits : dict of str to int
         Hash buckets per output split; a spectrum goes to a split with probability
         proportional to its buckets.

@@ -70,7 +70,8 @@ class ReadAndPreprocess(beam.DoFn):
         :class:`activespec.preprocessing.PreprocessConfig` as a dict (plain data pickles
         everywhere; the config object is rebuilt in :meth:`setup`).
     degrade_resolution : bool
-        Passed to :func:`activespec.preprocessing.preprocess`.
+        Degrade the spectra :func:`activespec.preprocessing.should_degrade` picks (those
+        sharper than the model); False never degrades.
     labelled : bool
         Expect a ``labels`` side input ``{spectrum_id: class index}``.
     """
@@ -103,7 +104,7 @@ class ReadAndPreprocess(beam.DoFn):
 
     def _ingest(self, path: str, labels) -> list:
         from activespec.io import read_spectrum
-        from activespec.preprocessing import preprocess
+        from activespec.preprocessing import preprocess, should_degrade
 
         from .encoding import make_example
 
@@ -128,7 +129,8 @@ class ReadAndPreprocess(beam.DoFn):
                 reason = f"spectrum {spectrum_id!r} has no row in the labels file"
                 return [*outputs, rejection(path, NO_LABEL, reason)]
         try:
-            flux = preprocess(spectrum, self._config, degrade=self._degrade)
+            degrade = self._degrade and should_degrade(spectrum, self._config)
+            flux = preprocess(spectrum, self._config, degrade=degrade)
         except ActivespecError as err:
             return [*outputs, rejection(path, err.code, str(err))]
         _check_flux(flux, self._config.n_points)
