@@ -22,7 +22,8 @@ class SimulatedOracle:
     Parameters
     ----------
     truth_path : path-like
-        The simulator's ``truth/pool_truth.csv`` (columns ``spectrum_id``, ``label``, ...).
+        The simulator's ``truth/pool_truth.csv`` (columns ``spectrum_id``, ``label``,
+        optionally ``subtype``, ...).
     class_names : sequence of str
         Configured classes; a truth label outside them is an error.
 
@@ -41,12 +42,15 @@ class SimulatedOracle:
                 reader = csv.DictReader(fh)
                 if not {"spectrum_id", "label"} <= set(reader.fieldnames or ()):
                     raise ConfigError(f"{truth_path}: needs the columns spectrum_id and label")
-                self._truth = {row["spectrum_id"]: row["label"] for row in reader}
+                rows = list(reader)
         except FileNotFoundError:
             raise ConfigError(
                 f"no ground truth at {truth_path}: the simulated oracle needs a survey written "
                 "by `activespec simulate`"
             ) from None
+        self._truth = {row["spectrum_id"]: row["label"] for row in rows}
+        # A truth table without subtypes makes each class its own subtype.
+        self._subtype = {row["spectrum_id"]: row.get("subtype") or row["label"] for row in rows}
         unknown = set(self._truth.values()) - set(self.class_names)
         if unknown:
             raise ConfigError(f"{truth_path}: classes {sorted(unknown)} are not configured")
@@ -65,3 +69,10 @@ class SimulatedOracle:
         """Identifiers of all pool spectra whose true class is positive."""
         wanted = set(positive_classes)
         return {sid for sid, label in self._truth.items() if label in wanted}
+
+    def positives_by_subtype(self, positive_classes: Iterable[str]) -> dict[str, set[str]]:
+        """Identifiers of the positive pool spectra, per simulated subtype, sorted by name."""
+        grouped: dict[str, set[str]] = {}
+        for sid in self.positives(positive_classes):
+            grouped.setdefault(self._subtype[sid], set()).add(sid)
+        return dict(sorted(grouped.items()))

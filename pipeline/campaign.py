@@ -7,9 +7,11 @@ the simulator's ground truth; with a human oracle the campaign stops after the q
 resumes, on the next ``activespec run``, once the round's labels are in.
 
 Per round it records: labels so far, held-out metrics, the performance-sample precision
-with its one-sided 95 % lower bound and, for simulated runs only, the true precision and
-recall of the candidate list over the whole pool. ``WORKDIR/history.json`` holds one
-record per round; the same figures are TensorBoard scalars under ``WORKDIR/tensorboard``.
+with its one-sided 95 % lower bound, the recall estimated from the recall sample with its
+95 % interval and, for simulated runs only, the true precision and recall of the
+candidate list over the whole pool, overall and per subtype of emitter.
+``WORKDIR/history.json`` holds one record per round; the same figures are TensorBoard
+scalars under ``WORKDIR/tensorboard``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ import pathlib
 from collections.abc import Callable
 
 from activespec.errors import ActivespecError
+from activespec.labels.records import (
+    RECALL_STRATA_FILENAME,
+    ROLE_PERFORMANCE,
+    ROLE_RECALL,
+    SAMPLED_ROLES,
+)
 from activespec.labels.workdir import read_round_rows
 from pipeline.configs import RoundConfig
 from pipeline.local_runner import WorkDir, run_round
@@ -40,12 +48,11 @@ def label_store(workdir: WorkDir, config: RoundConfig):
     return LabelStore(workdir.root / "labels.sqlite", list(config.data.classes))
 
 
-def snapshot_labels(
-    store, path: pathlib.Path, *, roles=("query", "performance")
-) -> tuple[str, str, int]:
+def snapshot_labels(store, path: pathlib.Path, *, roles=SAMPLED_ROLES) -> tuple[str, str, int]:
     """Write the current label of every spectrum registered with one of ``roles`` (in
-    any round) to a CSV: the pool labels the next round trains on. Performance-sample
-    labels are human labels too: they train the next model and leave the pool.
+    any round) to a CSV: the pool labels the next round trains on. Labels of the
+    performance and recall samples are human labels too: they train the next model and
+    leave the pool (the recall sample's are the only random negatives it sees).
 
     Returns ``(path, digest, count)``; ``path`` is "" when there is no label yet.
     """
@@ -223,6 +230,13 @@ def _record_round(wd, store, config, index, history, simulated) -> list[dict]:
         "num_candidates": (summary.get("sampling") or {}).get("num_candidates"),
         "class_counts": _class_counts(wd.round_dir(index) / "candidates.csv"),
         "performance": performance_precision(store, index, config.sampling.positive_classes),
+        "estimated_recall": estimated_recall(
+            store,
+            wd.round_dir(index),
+            index,
+            (summary.get("sampling") or {}).get("num_candidates") or 0,
+            config.sampling.positive_classes,
+        ),
     }
     if simulated is not None:
         record["simulated"] = true_precision_recall(
@@ -242,7 +256,7 @@ def performance_precision(store, index: int, positive_classes) -> dict:
     performance sample, with the one-sided 95 % Clopper-Pearson lower bound."""
     from activespec.catalogue.stats import precision_lower_bound
 
-    sample = {row.spectrum_id for row in store.rows(index, "performance")}
+    sample = {row.spectrum_id for row in store.rows(index, ROLE_PERFORMANCE)}
     current = store.current_labels()
     labels = [current[sid].label for sid in sample if sid in current]
     n = len(labels)
@@ -252,18 +266,78 @@ def performance_precision(store, index: int, positive_classes) -> dict:
     return {"n": n, "precision": hits / n, "lower_bound_95": precision_lower_bound(hits, n)}
 
 
+def estimated_recall(
+    store, round_dir: pathlib.Path, index: int, num_candidates: int, positive_classes
+) -> dict:
+    """Recall of the round's candidates estimated from its labelled samples, with a 95 %
+    interval (:func:`activespec.recall.estimate_recall`).
+
+    Only the rows of round ``index`` count: its performance sample gives the positives
+    among the candidates, its recall sample, weighted by the strata of
+    ``recall_strata.json``, those among the predicted negatives. Recall is that of the
+    candidate list over every positive of the pool, as ``simulated.recall`` measures
+    it: the pool spectra labelled positive in earlier rounds were neither scored nor
+    sampled this round and, not being candidates, count as missed, exactly.
+
+    Returns
+    -------
+    dict
+        ``{value, lower, upper, n, true_positives, false_negatives}``, ``n`` being the
+        labelled recall-sample spectra; None values when the round has no labelled
+        recall sample (or no labelled performance sample while it has candidates).
+    """
+    from activespec.recall import Stratum, estimate_recall
+
+    positive = set(positive_classes)
+    current = store.current_labels()
+    perf = [
+        current[row.spectrum_id].label
+        for row in store.rows(index, ROLE_PERFORMANCE)
+        if row.spectrum_id in current
+    ]
+    strata_path = round_dir / RECALL_STRATA_FILENAME
+    strata_table = json.loads(strata_path.read_text()) if strata_path.exists() else []
+    labelled = [0] * len(strata_table)
+    positives = [0] * len(strata_table)
+    for row in store.rows(index, ROLE_RECALL):
+        h = row.metadata.get("stratum")
+        if row.spectrum_id in current and isinstance(h, int) and 0 <= h < len(strata_table):
+            labelled[h] += 1
+            positives[h] += current[row.spectrum_id].label in positive
+    strata = [
+        Stratum(int(entry["stratum_population"]), labelled[h], positives[h])
+        for h, entry in enumerate(strata_table)
+    ]
+    earlier = _registered_ids(store, SAMPLED_ROLES, before_round=index)
+    given_earlier = {r.spectrum_id for r in store.all_labels() if r.round < index}
+    known_missed = sum(current[sid].label in positive for sid in earlier & given_earlier)
+    estimate = estimate_recall(
+        int(num_candidates),
+        sum(label in positive for label in perf),
+        len(perf),
+        strata,
+        known_missed=known_missed,
+    )
+    return estimate.to_dict()
+
+
 def true_precision_recall(candidates_csv: pathlib.Path, oracle, positive_classes) -> dict:
-    """Precision and recall of the candidate list against the simulated truth."""
+    """Precision and recall of the candidate list against the simulated truth, and the
+    recall of each subtype of positive (e.g. weak Be emitters, dMe stars)."""
     positives = oracle.positives(positive_classes)
     candidates = set()
     if candidates_csv.exists():
         with open(candidates_csv, newline="", encoding="utf-8") as fh:
             candidates = {row["spectrum_id"] for row in csv.DictReader(fh)}
     hits = len(candidates & positives)
+    by_subtype = oracle.positives_by_subtype(positive_classes)
     return {
         "precision": hits / len(candidates) if candidates else None,
         "recall": hits / len(positives) if positives else None,
         "num_true_positives_in_pool": len(positives),
+        "recall_by_subtype": {
+            subtype: len(candidates & ids) / len(ids) for subtype, ids in by_subtype.items()
+        },
     }
 
 
@@ -280,7 +354,7 @@ def _require_labels(store, index: int, oracle: str) -> None:
 
 def _labels_before(store, index: int) -> int:
     """Pool labels the model of round ``index`` was trained on (given in earlier rounds)."""
-    shown = _registered_ids(store, ("query", "performance"), before_round=index)
+    shown = _registered_ids(store, SAMPLED_ROLES, before_round=index)
     return len(shown & set(store.current_labels()))
 
 
@@ -304,9 +378,13 @@ def _write_scalars(wd: WorkDir, record: dict) -> None:
         "performance/lower_bound_95": record["performance"]["lower_bound_95"],
         "pool/num_candidates": record.get("num_candidates"),
     }
+    for key in ("value", "lower", "upper"):
+        scalars[f"recall_estimate/{key}"] = (record.get("estimated_recall") or {}).get(key)
     if "simulated" in record:
         scalars["simulated/precision"] = record["simulated"]["precision"]
         scalars["simulated/recall"] = record["simulated"]["recall"]
+        for subtype, value in record["simulated"].get("recall_by_subtype", {}).items():
+            scalars[f"simulated/recall_by_subtype/{subtype}"] = value
     writer = tf.summary.create_file_writer(str(wd.root / "tensorboard"))
     with writer.as_default():
         for name, value in scalars.items():

@@ -159,7 +159,7 @@ def test_second_round_reuses_the_ingested_pool(campaign):
 def _round_ids(summary):
     return {
         row["spectrum_id"]
-        for name in ("query.json", "performance_sample.json")
+        for name in ("query.json", "performance_sample.json", "recall_sample.json")
         for row in _json(summary["files"][name])
     }
 
@@ -174,7 +174,7 @@ def test_oracle_labels_join_the_next_training_set_once(campaign):
     assert shown <= set(labels)
     assert all(labels[i].label == truth[i]["label"] for i in shown)
     assert first["pool_labels"]["num_joined"] == 0
-    # Every label given in round 0 (query and performance sample) trains round 1, once.
+    # Every label given in round 0 (query and samples) trains round 1, once.
     assert second["pool_labels"]["num_joined"] == len(shown)
     assert second["pool_labels"]["num_unmatched"] == 0
     # Labelled spectra have left the pool: round 1 shows none of them again.
@@ -191,6 +191,11 @@ def test_history_records_each_round(campaign):
         assert perf["n"] > 0
         assert 0 <= perf["lower_bound_95"] <= perf["precision"] <= 1
         assert 0 <= h["simulated"]["precision"] <= 1 and 0 <= h["simulated"]["recall"] <= 1
+        recall = h["estimated_recall"]
+        assert recall["n"] == config.sampling.recall_sample_size
+        assert 0 <= recall["lower"] <= recall["value"] <= recall["upper"] <= 1
+        by_subtype = h["simulated"]["recall_by_subtype"]
+        assert by_subtype and all(0 <= v <= 1 for v in by_subtype.values())
         assert h["evaluation"]["macro_f1"] is not None
     assert (root / "history.json").exists()
     assert list((root / "tensorboard").glob("events.out.tfevents.*"))
@@ -201,5 +206,6 @@ def test_human_oracle_stops_until_the_query_is_labelled(campaign):
     history = run_campaign(root, config, rounds=3, oracle="human", log=lambda line: None)
     assert [h["round"] for h in history] == [0, 1, 2]
     assert history[2]["performance"]["n"] == 0
-    with pytest.raises(LabelsPending, match="round 2: 100 of 100 query spectra still need a label"):
+    size = config.sampling.query_size
+    with pytest.raises(LabelsPending, match=f"round 2: {size} of {size} query spectra still need"):
         run_campaign(root, config, rounds=4, oracle="human", log=lambda line: None)
