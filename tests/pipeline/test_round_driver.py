@@ -8,6 +8,7 @@ round trains on, the rows registered for labelling), fast.
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -34,7 +35,7 @@ def fake_pipeline(monkeypatch):
                 labels = {row["spectrum_id"]: row["label"] for row in csv.DictReader(fh)}
         calls.append({"round": round_index, "labels": labels, "digest": labels_digest})
         synthetic_round(workdir, round_index, 3, 2)
-        return {"round": round_index, "elapsed_s": 0.0, "class_names": list(DEFAULT_CLASSES)}
+        return _with_candidates(workdir, round_index)
 
     # Both places, so that the test fails (rather than runs TFX) on a CLI that bypasses
     # the campaign's driver.
@@ -43,9 +44,28 @@ def fake_pipeline(monkeypatch):
     return calls
 
 
+def _with_candidates(workdir, round_index, num_candidates=20):
+    """Complete the round's summary.json as the pipeline writes it; return it."""
+    path = workdir / "rounds" / f"round-{round_index:03d}" / "summary.json"
+    summary = {
+        **json.loads(path.read_text()),
+        "elapsed_s": 0.0,
+        "class_names": list(DEFAULT_CLASSES),
+        "sampling": {
+            "strategy": "entropy",
+            "query_size": 3,
+            "performance_sample_size": 2,
+            "num_candidates": num_candidates,
+        },
+    }
+    path.write_text(json.dumps(summary))
+    return summary
+
+
 def _labelled_round_zero(workdir, tmp_path):
     """Round 0 on disk, its whole query and one performance row labelled by CSV import."""
     synthetic_round(workdir, 0, 4, 2)
+    _with_candidates(workdir, 0)
     given = {"r0-q0": "emission", "r0-q1": "other", "r0-q2": "other", "r0-q3": "double-peak"}
     given["r0-p1"] = "emission"
     labels_csv = tmp_path / "labels.csv"
@@ -88,8 +108,6 @@ def test_round_trains_on_imported_labels_and_registers_its_rows(
 
 
 def test_round_json_output_stays_json(tmp_path, fake_pipeline, capsys):
-    import json
-
     workdir = tmp_path / "campaign"
     _labelled_round_zero(workdir, tmp_path)
     capsys.readouterr()
