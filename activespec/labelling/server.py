@@ -1,4 +1,4 @@
-"""The labelling web server: one round's query and performance sample, labelled in a browser.
+"""The labelling web server: one round's query and samples, labelled in a browser.
 
 Standard library only (:class:`http.server.ThreadingHTTPServer` and :mod:`json`); the
 page is plain HTML, CSS and JavaScript served from ``static/``, with no asset from the
@@ -41,6 +41,7 @@ from activespec.labels import (
     store_path,
 )
 from activespec.labels.errors import InvalidLabelError, UnknownSpectrumError
+from activespec.labels.records import ROLE_RECALL
 from activespec.model_metadata import model_preprocess_config, round_model_metadata_path
 from activespec.preprocessing import PreprocessConfig
 
@@ -137,6 +138,7 @@ class LabellingApp:
                     "least_confidence": meta.get("least_confidence"),
                     "label": _label_dict(current),
                     "earlier_label": _label_dict(earlier),
+                    "stratum": _stratum(meta) if row.role == ROLE_RECALL else None,
                 }
             )
         return {
@@ -166,7 +168,7 @@ class LabellingApp:
         if not rows:
             raise UnknownSpectrumError(
                 f"unknown spectrum id {spectrum_id!r}: not in round {self.round_index}'s "
-                "query or performance sample"
+                "query or samples"
             )
         meta = rows[0].metadata
         source = self._resolve_source(meta.get("source") or "")
@@ -201,7 +203,7 @@ class LabellingApp:
         if spectrum_id not in self._rows_by_id:
             raise UnknownSpectrumError(
                 f"unknown spectrum id {spectrum_id!r}: not in round {self.round_index}'s "
-                "query or performance sample"
+                "query or samples"
             )
         record = self.store.add_label(
             spectrum_id,
@@ -488,3 +490,13 @@ class _HttpError(Exception):
 
 def _label_dict(record: LabelRecord | None) -> dict | None:
     return None if record is None else record.to_dict()
+
+
+def _stratum(meta: Mapping) -> dict:
+    """The score stratum a recall-sample row was drawn from (see the sampler's rows)."""
+    return {
+        "index": meta.get("stratum"),
+        "lower": meta.get("stratum_lower"),
+        "upper": meta.get("stratum_upper"),
+        "population": meta.get("stratum_population"),
+    }

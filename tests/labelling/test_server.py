@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import urllib.parse
 
@@ -37,6 +38,46 @@ def test_batch_lists_query_then_performance_with_progress(real_round):
         "query": {"labelled": 0, "total": 4},
         "performance": {"labelled": 0, "total": 2},
     }
+
+
+def test_recall_sample_rows_are_shown_as_their_own_role(real_round):
+    # A queried spectrum drawn for the recall sample too (the samples may overlap).
+    drawn = {
+        **real_round.query[3],
+        "role": "recall",
+        "rank": 1,
+        "stratum": 2,
+        "stratum_lower": 0.05,
+        "stratum_upper": 0.2,
+        "stratum_population": 640,
+        "stratum_sample_size": 4,
+    }
+    folder = real_round.workdir / "rounds" / "round-002"
+    (folder / "recall_sample.json").write_text(json.dumps([drawn]))
+    with serving(real_round.workdir, token=TOKEN, labeller="ana") as server:
+        page = request(server, "/")[1].decode()
+        script = request(server, "/static/app.js")[1].decode()
+        _, batch = request(server, "/api/batch")
+        status, reply = request(
+            server,
+            "/api/labels",
+            body={"spectrum_id": drawn["spectrum_id"], "label": "other", "role": "recall"},
+        )
+    assert 'id="progress-recall"' in page and 'class="legend-item role-recall"' in page
+    assert 'recall: "Recall sample"' in script
+    assert [r["role"] for r in batch["rows"]] == ["query"] * 4 + ["performance"] * 2 + ["recall"]
+    assert batch["rows"][-1]["stratum"] == {
+        "index": 2,
+        "lower": 0.05,
+        "upper": 0.2,
+        "population": 640,
+    }
+    assert batch["rows"][0]["stratum"] is None
+    assert batch["progress"]["recall"] == {"labelled": 0, "total": 1}
+    assert status == 200 and reply["saved"]["role"] == "recall"
+    assert reply["progress"]["recall"] == {"labelled": 1, "total": 1}
+    # Labelled once in the round: the spectrum counts as done in both of its roles.
+    assert reply["progress"]["query"] == {"labelled": 1, "total": 4}
 
 
 def test_spectrum_json_has_the_model_window_and_the_full_spectrum(real_round):
@@ -114,10 +155,7 @@ def test_bad_requests_get_400_with_the_reason(real_round):
     with serving(real_round.workdir, token=TOKEN) as server:
         status, reply = request(server, "/api/labels", body={"spectrum_id": "x", "label": "other"})
         assert status == 400
-        assert (
-            reply["error"]
-            == "unknown spectrum id 'x': not in round 2's query or performance sample"
-        )
+        assert reply["error"] == "unknown spectrum id 'x': not in round 2's query or samples"
         assert reply["code"] == "unknown-spectrum"
         status, reply = request(server, "/api/labels", body={"spectrum_id": known, "label": "Be"})
         assert (status, reply["code"]) == (400, "unknown-class")

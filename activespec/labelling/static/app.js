@@ -48,8 +48,15 @@
     toast: $("toast"),
   };
 
-  const ROLE_NAMES = { query: "Query", performance: "Performance sample", candidate: "Candidate" };
-  const ROLE_LETTERS = { query: "Q", performance: "P", candidate: "C" };
+  const ROLE_NAMES = {
+    query: "Query",
+    performance: "Performance sample",
+    recall: "Recall sample",
+    candidate: "Candidate",
+  };
+  const ROLE_LETTERS = { query: "Q", performance: "P", recall: "R", candidate: "C" };
+  // Progress bars shown even when the round has no such row.
+  const ALWAYS_SHOWN = ["query"];
 
   // ------------------------------------------------------------------ server
 
@@ -144,10 +151,10 @@
   // ------------------------------------------------------------------ rendering
 
   function renderProgress() {
-    for (const role of ["query", "performance"]) {
+    for (const role of ["query", "performance", "recall"]) {
       const item = $(`progress-${role}`);
       const counts = state.progress[role] || { labelled: 0, total: 0 };
-      item.hidden = counts.total === 0 && role !== "query";
+      item.hidden = counts.total === 0 && !ALWAYS_SHOWN.includes(role);
       item.querySelector(".progress-text").textContent =
         `${counts.labelled} of ${counts.total} labelled`;
       const share = counts.total ? (100 * counts.labelled) / counts.total : 0;
@@ -174,6 +181,14 @@
       parts.push(`pred. ${row.predicted_class}${p !== null && p !== undefined ? ` ${fmt(p, 2)}` : ""}`);
     }
     return parts.join(" · ");
+  }
+
+  // The score stratum a recall-sample row was drawn from, e.g. "stratum 0.05–0.2 of 640".
+  function stratumText(row) {
+    const s = row.stratum;
+    if (!s || s.lower === null || s.lower === undefined) return "";
+    const size = s.population === null || s.population === undefined ? "" : ` of ${s.population}`;
+    return `positive score stratum ${s.lower}–${s.upper}${size}`;
   }
 
   function renderListItem(item, row, i) {
@@ -250,6 +265,12 @@
       const file = make("span", "mono", row.source.split("/").pop());
       file.title = row.source;
       bits.push(file);
+    }
+    const stratum = stratumText(row);
+    if (stratum) {
+      const text = make("span", "stratum", stratum);
+      text.title = "Drawn at random from the spectra predicted other in this score range";
+      bits.push(text);
     }
     bits.forEach((bit, i) => {
       if (i) el.subtitle.append(make("span", "dot", "•"));
