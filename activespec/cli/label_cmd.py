@@ -9,7 +9,8 @@ Sub-commands::
     activespec label status --workdir DIR [--json]
 
 The labels live in ``WORKDIR/labels.sqlite``; every command first registers the rows of
-every round's ``query.json`` and ``performance_sample.json`` (idempotent). Only the
+every round's ``query.json``, ``performance_sample.json`` and ``recall_sample.json``
+(idempotent). Only the
 label store and the standard library are imported, except by ``serve`` (FITS readers
 and preprocessing, for the plots, and the configuration reader); TensorFlow never.
 """
@@ -25,6 +26,7 @@ import secrets
 import sys
 
 from activespec.labels import open_workdir_store
+from activespec.labels.records import SAMPLED_ROLES
 
 #: Default port of ``serve`` (as :data:`activespec.labelling.server.DEFAULT_PORT`, not imported
 #: here so that the other actions start without the FITS readers).
@@ -48,7 +50,7 @@ def register(subparsers) -> None:
         help="serve the labelling page of a round",
         description=(
             "Serve the labelling page of one round (default: the latest) until Ctrl-C. "
-            "The page lists the round's query and performance sample, plots each "
+            "The page lists the round's query, performance sample and recall sample, plots each "
             "spectrum and saves a label per key press (1-9; ? shows the shortcuts)."
         ),
     )
@@ -238,15 +240,16 @@ def run_status(args: argparse.Namespace) -> int:
     if not report:
         print(f"{args.workdir}: no round to label yet")
         return 0
-    print(f"{'ROUND':>5}  {'QUERY':>13}  {'PERFORMANCE':>13}  OTHER")
+    columns = SAMPLED_ROLES
+    print(f"{'ROUND':>5}  " + "  ".join(f"{role.upper():>13}" for role in columns) + "  OTHER")
     for index, progress in report.items():
-        cells = [_fraction(*progress["query"]), _fraction(*progress["performance"])]
+        cells = [_fraction(*progress.get(role, (0, 0))) for role in columns]
         extra = ", ".join(
             f"{role} {_fraction(*counts)}"
             for role, counts in progress.items()
-            if role not in ("query", "performance")
+            if role not in columns
         )
-        print(f"{index:>5}  {cells[0]:>13}  {cells[1]:>13}  {extra or '-'}")
+        print(f"{index:>5}  " + "  ".join(f"{cell:>13}" for cell in cells) + f"  {extra or '-'}")
     print(f"{n_labelled} spectra labelled in all; store {store.path}")
     return 0
 

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 def format_history(history: list[dict]) -> str:
     lines = [
         "round  labels  argmax-F1  blessing-F1  candidates  perf. precision (95% lower)  "
-        "true precision  true recall"
+        "est. recall (95% interval)  true precision  true recall"
     ]
     for h in history:
         ev = h.get("evaluation") or {}
@@ -68,11 +68,17 @@ def format_history(history: list[dict]) -> str:
             if perf.get("precision") is not None
             else "-"
         )
+        est = h.get("estimated_recall") or {}
+        recall_text = (
+            f"{est['value']:.2f} ({est['lower']:.2f}-{est['upper']:.2f}, n={est['n']})"
+            if est.get("value") is not None and est.get("lower") is not None
+            else "-"
+        )
         lines.append(
             f"{h['round']:>5}  {h['labels_so_far']:>6}  {_fmt(ev.get('macro_f1')):>9}  "
             f"{_fmt(ev.get('blessing_macro_f1')):>11}  "
-            f"{h.get('num_candidates') or 0:>10}  {perf_text:>27}  {_fmt(sim.get('precision')):>14}  "
-            f"{_fmt(sim.get('recall')):>11}"
+            f"{h.get('num_candidates') or 0:>10}  {perf_text:>27}  {recall_text:>26}  "
+            f"{_fmt(sim.get('precision')):>14}  {_fmt(sim.get('recall')):>11}"
         )
     lines.append(
         "held-out macro-F1: argmax-F1 takes the most probable class; blessing-F1 (TFMA, each "

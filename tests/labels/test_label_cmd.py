@@ -28,9 +28,9 @@ def test_status_counts_labelled_per_round_and_role(tmp_path, capsys):
 
     assert main(["label", "status", "--workdir", str(workdir)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["ROUND", "QUERY", "PERFORMANCE", "OTHER"]
-    assert lines[1].split() == ["0", "1", "/", "4", "1", "/", "2", "-"]
-    assert lines[2].split() == ["1", "1", "/", "3", "0", "/", "2", "-"]
+    assert lines[0].split() == ["ROUND", "QUERY", "PERFORMANCE", "RECALL", "OTHER"]
+    assert lines[1].split() == ["0", "1", "/", "4", "1", "/", "2", "-", "-"]
+    assert lines[2].split() == ["1", "1", "/", "3", "0", "/", "2", "-", "-"]
     assert lines[3].startswith("3 spectra labelled")
 
     assert main(["label", "status", "--workdir", str(workdir), "--json"]) == 0
