@@ -23,6 +23,7 @@ THUMBNAIL_RED_MARGIN = 15.0
 
 _CLASS_COLOURS = ("#6c757d", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
 _ACCENT = "#1f4e79"
+_RECALL = "#d62728"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,9 @@ class RoundPoint:
     precision, precision_lower, precision_n : float, float, int or None
         Precision of the checked random sample of candidates, its one-sided 95 % lower
         bound and the sample size.
+    recall, recall_lower, recall_upper, recall_n : float, float, float, int or None
+        Recall of the candidates estimated from the labelled recall and performance
+        samples, its 95 % interval and the recall-sample size.
     simulated_precision, simulated_recall : float or None
         True precision and recall of the candidates when the oracle is simulated.
     class_counts : dict of str to int
@@ -52,6 +56,10 @@ class RoundPoint:
     precision: float | None = None
     precision_lower: float | None = None
     precision_n: int | None = None
+    recall: float | None = None
+    recall_lower: float | None = None
+    recall_upper: float | None = None
+    recall_n: int | None = None
     simulated_precision: float | None = None
     simulated_recall: float | None = None
     class_counts: dict[str, int] = dataclasses.field(default_factory=dict)
@@ -68,11 +76,12 @@ def png_bytes(figure) -> bytes:
 
 
 def learning_curve(points: Sequence[RoundPoint]) -> bytes:
-    """Classifier quality and candidate precision against labels (or rounds).
+    """Classifier quality, candidate precision and recall against labels (or rounds).
 
     Left panel: macro-F1 and accuracy on the held-out split. Right panel: precision of
-    the checked random sample with its one-sided 95 % lower bound, and the true
-    precision and recall of a simulated oracle run when known.
+    the checked random sample with its one-sided 95 % lower bound, the recall estimated
+    from the recall sample with its 95 % interval as a band, and the true precision and
+    recall of a simulated oracle run when known.
     """
     from matplotlib.figure import Figure
 
@@ -110,17 +119,28 @@ def learning_curve(points: Sequence[RoundPoint]) -> bytes:
             ms=4,
             label="checked sample (95 % lower bound)",
         )
+    recall = _floats([p.recall for p in points])
+    keep = np.isfinite(recall)
+    if keep.any():
+        low = _floats([p.recall_lower for p in points])
+        high = _floats([p.recall_upper for p in points])
+        band = keep & np.isfinite(low) & np.isfinite(high)
+        right.fill_between(x[band], low[band], high[band], color=_RECALL, alpha=0.18, lw=0,
+                           label="estimated recall, 95 % interval")  # fmt: skip
+        right.plot(x[keep], recall[keep], "s-", color=_RECALL, lw=1.6, ms=4,
+                   label="estimated recall (recall sample)")  # fmt: skip
     for values, label, style, colour in (
         ([p.simulated_precision for p in points], "true precision (simulated)", "^:", "#2ca02c"),
-        ([p.simulated_recall for p in points], "true recall (simulated)", "v:", "#d62728"),
+        ([p.simulated_recall for p in points], "true recall (simulated)", "v:", _RECALL),
     ):
         y = _floats(values)
         if np.isfinite(y).any():
             k = np.isfinite(y)
             right.plot(x[k], y[k], style, color=colour, label=label, lw=1.4, ms=4)
     if not right.lines and not right.collections:
-        right.text(0.5, 0.5, "no precision checks yet", ha="center", va="center", color="0.4")
-    _style_axes(right, "Precision of the candidates", xlabel, "fraction")
+        right.text(0.5, 0.5, "no precision or recall checks yet", ha="center", va="center",
+                   color="0.4")  # fmt: skip
+    _style_axes(right, "Precision and recall of the candidates", xlabel, "fraction")
     return png_bytes(figure)
 
 

@@ -71,6 +71,7 @@ def round_points(
             continue
         evaluation = _mapping(summary.get("evaluation"))
         performance = _mapping(summary.get("performance"))
+        estimated_recall = _mapping(summary.get("estimated_recall"))
         simulated = _mapping(summary.get("simulated"))
         precision = finite_or_none(performance.get("precision"))
         n = finite_or_none(performance.get("n"))
@@ -84,6 +85,7 @@ def round_points(
             candidate_counts.get(str(round_files.index))
         )
         labels = finite_or_none(summary.get("labels_so_far"))
+        recall_n = finite_or_none(estimated_recall.get("n"))
         points.append(
             RoundPoint(
                 round=round_files.index,
@@ -93,6 +95,10 @@ def round_points(
                 precision=precision,
                 precision_lower=lower,
                 precision_n=int(n) if n is not None else None,
+                recall=finite_or_none(estimated_recall.get("value")),
+                recall_lower=finite_or_none(estimated_recall.get("lower")),
+                recall_upper=finite_or_none(estimated_recall.get("upper")),
+                recall_n=int(recall_n) if recall_n is not None else None,
                 simulated_precision=finite_or_none(simulated.get("precision")),
                 simulated_recall=finite_or_none(simulated.get("recall")),
                 class_counts={
@@ -217,7 +223,7 @@ def _learning_section(points) -> str:
     if not points:
         return _empty_section("learning-curve", "Learning curve", "No round summaries found.")
     header = ["round", "labels", "macro-F1", "accuracy", "precision (n)", "95 % lower bound",
-              "true precision", "true recall"]  # fmt: skip
+              "est. recall (n)", "95 % interval", "true precision", "true recall"]  # fmt: skip
     body = [
         [
             p.round,
@@ -228,6 +234,10 @@ def _learning_section(points) -> str:
             if p.precision is not None
             else "–",
             _fmt(p.precision_lower, ".3f"),
+            f"{_fmt(p.recall, '.3f')} ({_fmt(p.recall_n)})" if p.recall is not None else "–",
+            f"{_fmt(p.recall_lower, '.3f')} – {_fmt(p.recall_upper, '.3f')}"
+            if p.recall_lower is not None
+            else "–",
             _fmt(p.simulated_precision, ".3f"),
             _fmt(p.simulated_recall, ".3f"),
         ]
@@ -237,8 +247,11 @@ def _learning_section(points) -> str:
         '<section id="learning-curve"><h2>Learning curve</h2>'
         "<p>Macro-F1 and accuracy on the held-out labelled split after each round; the "
         "precision of the candidates from the randomly drawn, oracle-checked sample with "
-        "its one-sided 95 % Clopper–Pearson lower bound; and, for a simulated oracle, "
-        "the true precision and recall of the candidates.</p>"
+        "its one-sided 95 % Clopper–Pearson lower bound; their recall (completeness) "
+        "estimated from the oracle-checked recall sample, drawn at random among the "
+        "spectra predicted <i>other</i> by score stratum, with its 95 % interval (melded "
+        "Clopper–Pearson bounds, the band); and, for a simulated oracle, the true "
+        "precision and recall of the candidates.</p>"
         + _img(plots.learning_curve(points), "learning curve")
         + _html_table(header, body)
         + "</section>"

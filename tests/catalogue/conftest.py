@@ -123,6 +123,12 @@ def _summary(index: int, pool_counts: dict[str, int], macro_f1: float, labels: i
         "sampling": {"num_candidates": pool_counts["emission"] + pool_counts["double-peak"]},
         "labels_so_far": labels,
         "performance": {"n": n_perf, "precision": hits / n_perf},
+        "estimated_recall": {
+            "value": 0.45 + 0.15 * index,
+            "lower": 0.2 + 0.1 * index,
+            "upper": 0.8 + 0.05 * index,
+            "n": 30,
+        },
         "simulated": {"precision": 0.6 + 0.1 * index, "recall": 0.5 + 0.15 * index},
         "class_counts": pool_counts,
     }

@@ -104,6 +104,16 @@ def test_counts_and_catalogue_rows(report):
     assert 'href="candidates.csv"' in text and 'href="candidates.vot"' in text
 
 
+def test_learning_curve_table_has_the_recall_estimate(report):
+    _, text = report
+    assert "<th>est. recall (n)</th><th>95 % interval</th>" in text
+    # Round 2: estimated 0.75 (0.40 - 0.90) from 30 labels, true recall 0.80.
+    assert (
+        '<td class="num">0.750 (30)</td><td class="num">0.400 – 0.900</td>'
+        '<td class="num">0.800</td><td class="num">0.800</td>'
+    ) in text
+
+
 def test_confusion_matrix_table(report):
     _, text = report
     assert "<th>true \\ predicted</th>" in text
@@ -121,6 +131,10 @@ def test_round_points_compute_the_missing_lower_bound(campaign):
     assert points[2].precision == pytest.approx(0.9)
     assert points[2].precision_lower == pytest.approx(precision_lower_bound(27, 30))
     assert points[1].simulated_recall == pytest.approx(0.65)
+    assert (points[1].recall, points[1].recall_lower, points[1].recall_upper) == pytest.approx(
+        (0.6, 0.3, 0.85)
+    )
+    assert points[1].recall_n == 30
     assert points[0].class_counts == {"other": 700, "emission": 200, "double-peak": 100}
 
 
