@@ -190,6 +190,8 @@ class RecallEstimate:
     true_positives, false_negatives : float or None
         Point estimates of the positives among the candidates and among the predicted
         negatives (known ones included).
+    known_found, known_missed : int
+        The positives known exactly, included in the two above.
     """
 
     value: float | None
@@ -198,6 +200,8 @@ class RecallEstimate:
     n: int
     true_positives: float | None = None
     false_negatives: float | None = None
+    known_found: int = 0
+    known_missed: int = 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -285,7 +289,9 @@ def estimate_recall(
     n_recall = int(sum(s.labelled for s in strata))
     negatives = sum(s.population for s in strata)
     if (negatives > 0 and n_recall == 0) or (num_candidates > 0 and performance_labelled == 0):
-        return RecallEstimate(None, None, None, n_recall)
+        return RecallEstimate(
+            None, None, None, n_recall, known_found=known_found, known_missed=known_missed
+        )
 
     true_positives = known_found + _point(
         num_candidates, performance_labelled, performance_positives
@@ -320,7 +326,9 @@ def estimate_recall(
     if value is not None:
         lower = value if lower is None else min(lower, value)
         upper = value if upper is None else max(upper, value)
-    return RecallEstimate(value, lower, upper, n_recall, true_positives, false_negatives)
+    return RecallEstimate(
+        value, lower, upper, n_recall, true_positives, false_negatives, known_found, known_missed
+    )
 
 
 _LOW, _HIGH = "low", "high"

@@ -282,9 +282,11 @@ def estimated_recall(
     Returns
     -------
     dict
-        ``{value, lower, upper, n, true_positives, false_negatives}``, ``n`` being the
-        labelled recall-sample spectra; None values when the round has no labelled
-        recall sample (or no labelled performance sample while it has candidates).
+        ``{value, lower, upper, n, true_positives, false_negatives, known_found,
+        known_missed}``: ``n`` counts the labelled recall-sample spectra, ``known_missed``
+        the positives labelled earlier (part of ``false_negatives``). None values when
+        the round has no labelled recall sample (or no labelled performance sample while
+        it has candidates).
     """
     from activespec.recall import Stratum, estimate_recall
 
