@@ -36,6 +36,24 @@ import numpy as np
 
 from activespec.errors import ConfigError
 
+#: Fields of a recall-sample row besides the sampler's usual ones: its positive score,
+#: its stratum (index and score bounds), and the stratum's population ``N_h`` and sample
+#: size ``n_h``, which weight the estimate. ``recall_strata.json`` has the same keys.
+POSITIVE_SCORE = "positive_score"
+STRATUM = "stratum"
+STRATUM_LOWER = "stratum_lower"
+STRATUM_UPPER = "stratum_upper"
+STRATUM_POPULATION = "stratum_population"
+STRATUM_SAMPLE_SIZE = "stratum_sample_size"
+RECALL_COLUMNS = (
+    POSITIVE_SCORE,
+    STRATUM,
+    STRATUM_LOWER,
+    STRATUM_UPPER,
+    STRATUM_POPULATION,
+    STRATUM_SAMPLE_SIZE,
+)
+
 #: Positive rate assumed of a stratum when allocating, at least: the model's own mean
 #: score may understate how many positives it misses (the failure being measured).
 ALLOCATION_RATE_FLOOR = 0.01

@@ -288,7 +288,7 @@ def estimated_recall(
         the round has no labelled recall sample (or no labelled performance sample while
         it has candidates).
     """
-    from activespec.recall import Stratum, estimate_recall
+    from activespec.recall import STRATUM, STRATUM_POPULATION, Stratum, estimate_recall
 
     positive = set(positive_classes)
     current = store.current_labels()
@@ -302,12 +302,12 @@ def estimated_recall(
     labelled = [0] * len(strata_table)
     positives = [0] * len(strata_table)
     for row in store.rows(index, ROLE_RECALL):
-        h = row.metadata.get("stratum")
+        h = row.metadata.get(STRATUM)
         if row.spectrum_id in current and isinstance(h, int) and 0 <= h < len(strata_table):
             labelled[h] += 1
             positives[h] += current[row.spectrum_id].label in positive
     strata = [
-        Stratum(int(entry["stratum_population"]), labelled[h], positives[h])
+        Stratum(int(entry[STRATUM_POPULATION]), labelled[h], positives[h])
         for h, entry in enumerate(strata_table)
     ]
     earlier = _registered_ids(store, SAMPLED_ROLES, before_round=index)

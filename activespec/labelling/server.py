@@ -44,6 +44,7 @@ from activespec.labels.errors import InvalidLabelError, UnknownSpectrumError
 from activespec.labels.records import ROLE_RECALL
 from activespec.model_metadata import model_preprocess_config, round_model_metadata_path
 from activespec.preprocessing import PreprocessConfig
+from activespec.recall import STRATUM, STRATUM_LOWER, STRATUM_POPULATION, STRATUM_UPPER
 
 logger = logging.getLogger(__name__)
 
@@ -495,8 +496,8 @@ def _label_dict(record: LabelRecord | None) -> dict | None:
 def _stratum(meta: Mapping) -> dict:
     """The score stratum a recall-sample row was drawn from (see the sampler's rows)."""
     return {
-        "index": meta.get("stratum"),
-        "lower": meta.get("stratum_lower"),
-        "upper": meta.get("stratum_upper"),
-        "population": meta.get("stratum_population"),
+        "index": meta.get(STRATUM),
+        "lower": meta.get(STRATUM_LOWER),
+        "upper": meta.get(STRATUM_UPPER),
+        "population": meta.get(STRATUM_POPULATION),
     }

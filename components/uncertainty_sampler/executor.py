@@ -17,7 +17,14 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from activespec.errors import ConfigError
-from activespec.labels.records import RECALL_STRATA_FILENAME, SELECTION_NAMES
+from activespec.labels.records import (
+    RECALL_STRATA_FILENAME,
+    ROLE_PERFORMANCE,
+    ROLE_QUERY,
+    ROLE_RECALL,
+    SELECTION_NAMES,
+)
+from activespec.recall import RECALL_COLUMNS
 
 from . import records, transforms
 from .params import (
@@ -30,9 +37,9 @@ from .params import (
     SamplerParams,
 )
 
-QUERY_NAME = SELECTION_NAMES[records.ROLE_QUERY]
-PERFORMANCE_SAMPLE_NAME = SELECTION_NAMES[records.ROLE_PERFORMANCE]
-RECALL_SAMPLE_NAME = SELECTION_NAMES[records.ROLE_RECALL]
+QUERY_NAME = SELECTION_NAMES[ROLE_QUERY]
+PERFORMANCE_SAMPLE_NAME = SELECTION_NAMES[ROLE_PERFORMANCE]
+RECALL_SAMPLE_NAME = SELECTION_NAMES[ROLE_RECALL]
 CANDIDATES_NAME = "candidates"
 #: Score shards anywhere under the PoolScores artifact (Beam ``**`` crosses folders).
 SCORE_FILES = "**.gz"
@@ -122,7 +129,7 @@ def _build_pipeline(
     selected_query = transforms.top_query(
         unlabelled, params.strategy, params.query_size
     ) | "WriteQuery" >> beam.ParDo(
-        transforms.WriteSelection(query_dir, QUERY_NAME, records.ROLE_QUERY, params.class_names)
+        transforms.WriteSelection(query_dir, QUERY_NAME, ROLE_QUERY, params.class_names)
     )
     predicted_positive = transforms.positives(unlabelled, params.positive_classes)
     selected_performance = transforms.random_sample(
@@ -135,7 +142,7 @@ def _build_pipeline(
         transforms.WriteSelection(
             performance_dir,
             PERFORMANCE_SAMPLE_NAME,
-            records.ROLE_PERFORMANCE,
+            ROLE_PERFORMANCE,
             params.class_names,
         )
     )
@@ -154,9 +161,9 @@ def _build_pipeline(
         transforms.WriteSelection(
             recall_dir,
             RECALL_SAMPLE_NAME,
-            records.ROLE_RECALL,
+            ROLE_RECALL,
             params.class_names,
-            extra=records.RECALL_COLUMNS,
+            extra=RECALL_COLUMNS,
         )
     )
     _ = recall_sample | "WriteRecallStrata" >> beam.ParDo(

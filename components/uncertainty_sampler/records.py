@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from activespec.errors import ActivespecError
-from activespec.labels.records import ROLE_PERFORMANCE, ROLE_QUERY, ROLE_RECALL
 from components import score_features as sf
 
 #: Metadata columns of every output row, in order.
@@ -23,23 +22,6 @@ METADATA_COLUMNS = (sf.SPECTRUM_ID, sf.DESIGNATION, sf.RA, sf.DEC, sf.SNR, sf.SU
 UNCERTAINTY_COLUMNS = (sf.ENTROPY, sf.MARGIN, sf.LEAST_CONFIDENCE)
 ROLE = "role"
 RANK = "rank"
-__all__ = ["ROLE_PERFORMANCE", "ROLE_QUERY", "ROLE_RECALL"]
-#: Extra columns of a recall-sample row: its positive score, its stratum (index and score
-#: bounds) and the stratum's population and sample size, which weight the estimate.
-POSITIVE_SCORE = "positive_score"
-STRATUM = "stratum"
-STRATUM_LOWER = "stratum_lower"
-STRATUM_UPPER = "stratum_upper"
-STRATUM_POPULATION = "stratum_population"
-STRATUM_SAMPLE_SIZE = "stratum_sample_size"
-RECALL_COLUMNS = (
-    POSITIVE_SCORE,
-    STRATUM,
-    STRATUM_LOWER,
-    STRATUM_UPPER,
-    STRATUM_POPULATION,
-    STRATUM_SAMPLE_SIZE,
-)
 
 
 class ScoreRecordError(ActivespecError):

@@ -9,6 +9,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from activespec import recall
+from activespec.labels.records import ROLE_RECALL
 from components import score_features as sf
 from models import features
 
@@ -106,15 +107,15 @@ def negatives(unlabelled, positive_classes):
 
 def _keyed_by_stratum(record: dict, positive_indices: tuple, bounds: tuple):
     score = records.positive_score(record, positive_indices)
-    return recall.stratum_index(score, bounds), {**record, records.POSITIVE_SCORE: score}
+    return recall.stratum_index(score, bounds), {**record, recall.POSITIVE_SCORE: score}
 
 
 def _stratum_score(keyed):
-    return keyed[0], keyed[1][records.POSITIVE_SCORE]
+    return keyed[0], keyed[1][recall.POSITIVE_SCORE]
 
 
 def _record_sort_key(record: dict, seed: int, round_index: int):
-    return records.sample_sort_key(record, seed, round_index, salt=records.ROLE_RECALL)
+    return records.sample_sort_key(record, seed, round_index, salt=ROLE_RECALL)
 
 
 def recall_sample(
@@ -134,7 +135,7 @@ def recall_sample(
     the first ``n_h`` of each stratum's hashes, a uniform sample of the stratum.
 
     The element is ``{"rows": [...], "strata": [...]}``: the sampled records, highest
-    stratum first, with the fields of :data:`records.RECALL_COLUMNS`; and one entry per
+    stratum first, with the fields of :data:`recall.RECALL_COLUMNS`; and one entry per
     stratum (bounds, population, mean score, sample size), empty ones included.
     """
     keyed = predicted_negative | "KeyByStratum" >> beam.Map(
@@ -180,23 +181,23 @@ def _allocate_recall_sample(_, populations, mean_scores, tops, size, bounds) -> 
             rows.append(
                 {
                     **record,
-                    records.STRATUM: h,
-                    records.STRATUM_LOWER: lower,
-                    records.STRATUM_UPPER: upper,
-                    records.STRATUM_POPULATION: counts[h],
-                    records.STRATUM_SAMPLE_SIZE: sizes[h],
+                    recall.STRATUM: h,
+                    recall.STRATUM_LOWER: lower,
+                    recall.STRATUM_UPPER: upper,
+                    recall.STRATUM_POPULATION: counts[h],
+                    recall.STRATUM_SAMPLE_SIZE: sizes[h],
                 }
             )
     for h in range(n_strata):
         lower, upper = recall.stratum_bounds(h, bounds)
         strata.append(
             {
-                records.STRATUM: h,
-                records.STRATUM_LOWER: lower,
-                records.STRATUM_UPPER: upper,
-                records.STRATUM_POPULATION: counts[h],
+                recall.STRATUM: h,
+                recall.STRATUM_LOWER: lower,
+                recall.STRATUM_UPPER: upper,
+                recall.STRATUM_POPULATION: counts[h],
                 "mean_positive_score": means[h] if counts[h] else None,
-                records.STRATUM_SAMPLE_SIZE: sizes[h],
+                recall.STRATUM_SAMPLE_SIZE: sizes[h],
             }
         )
     return {"rows": rows, "strata": strata}
