@@ -14,6 +14,7 @@ import os
 import pathlib
 
 from activespec.errors import ConfigError
+from activespec.workdir import WorkDir
 
 #: Sub-directory of a TFX Model artifact that holds the serving SavedModel.
 TFX_SERVING_SUBDIR = "Format-Serving"
@@ -87,9 +88,7 @@ def round_model_metadata_path(workdir: str | os.PathLike, round_index: int) -> p
     activespec.errors.ConfigError
         If ``summary.json`` exists but is not a JSON object.
     """
-    from activespec.labels.workdir import SUMMARY_FILENAME, round_dir
-
-    summary_path = round_dir(workdir, round_index) / SUMMARY_FILENAME
+    summary_path = WorkDir(workdir).summary_path(round_index)
     if not summary_path.is_file():
         return None
     try:

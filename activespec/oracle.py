@@ -12,8 +12,7 @@ import os
 from collections.abc import Iterable
 
 from activespec.errors import ConfigError
-
-TRUTH_RELATIVE_PATH = os.path.join("truth", "pool_truth.csv")
+from activespec.workdir import survey_truth_path
 
 
 class SimulatedOracle:
@@ -54,6 +53,11 @@ class SimulatedOracle:
         unknown = set(self._truth.values()) - set(self.class_names)
         if unknown:
             raise ConfigError(f"{truth_path}: classes {sorted(unknown)} are not configured")
+
+    @classmethod
+    def of_survey(cls, survey_dir: str | os.PathLike, class_names: Iterable[str]):
+        """The oracle of a simulated survey, from its ``truth/pool_truth.csv``."""
+        return cls(survey_truth_path(survey_dir), class_names)
 
     def __len__(self) -> int:
         return len(self._truth)

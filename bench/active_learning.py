@@ -120,7 +120,7 @@ def load_dataset(options: BenchOptions, settings: Settings) -> tuple[Dataset, ob
     labelled = datasets.cached_spectra(survey, "labelled")
     pool = datasets.cached_spectra(survey, "pool")
     labels = datasets.read_labels(survey / "labelled" / "labels.csv")
-    oracle = SimulatedOracle(survey / "truth" / "pool_truth.csv", DEFAULT_CLASSES)
+    oracle = SimulatedOracle.of_survey(survey, DEFAULT_CLASSES)
     class_index = {name: i for i, name in enumerate(DEFAULT_CLASSES)}
 
     in_test = np.array([split_index(i, SPLIT_BOUNDS) == 1 for i in pool.ids], dtype=bool)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from activespec.constants import DEFAULT_CLASSES
+from activespec.workdir import survey_truth_path
 from bench.harness import REPO_ROOT, BenchOptions
 
 #: Files per task handed to a worker process (amortises the task round trip).
@@ -102,7 +103,7 @@ def simulated_survey(
 
 def pool_files(survey: Path) -> list[str]:
     """Paths of the survey's pool FITS files in the order of ``truth/pool_truth.csv``."""
-    with (survey / "truth" / "pool_truth.csv").open(newline="", encoding="utf-8") as handle:
+    with survey_truth_path(survey).open(newline="", encoding="utf-8") as handle:
         return [str(survey / "pool" / row["file"]) for row in csv.DictReader(handle)]
 
 

@@ -24,14 +24,19 @@ from collections.abc import Callable
 
 from activespec.errors import ActivespecError
 from activespec.labels.records import (
-    RECALL_STRATA_FILENAME,
     ROLE_PERFORMANCE,
     ROLE_RECALL,
     SAMPLED_ROLES,
 )
 from activespec.labels.workdir import read_round_rows
+from activespec.workdir import (
+    CANDIDATES_FILENAME,
+    RECALL_STRATA_FILENAME,
+    WorkDir,
+    survey_truth_path,
+)
 from pipeline.configs import RoundConfig
-from pipeline.local_runner import WorkDir, run_round
+from pipeline.local_runner import run_round
 
 ORACLES = ("simulated", "human")
 
@@ -45,7 +50,7 @@ class LabelsPending(ActivespecError):
 def label_store(workdir: WorkDir, config: RoundConfig):
     from activespec.labels import LabelStore
 
-    return LabelStore(workdir.root / "labels.sqlite", list(config.data.classes))
+    return LabelStore(workdir.store_path, list(config.data.classes))
 
 
 def snapshot_labels(store, path: pathlib.Path, *, roles=SAMPLED_ROLES) -> tuple[str, str, int]:
@@ -118,9 +123,7 @@ def run_next_round(
         store = label_store(wd, config)
     try:
         index = wd.next_round_index() if round_index is None else round_index
-        snapshot, digest, n_labels = snapshot_labels(
-            store, wd.root / "labels" / f"snapshot-round-{index:03d}.csv"
-        )
+        snapshot, digest, n_labels = snapshot_labels(store, wd.snapshot_path(index))
         log(f"round {index}: training on the labelled set + {n_labels} labelled pool spectra")
         summary = run_round(
             wd.root, config, round_index=index, labels_snapshot=snapshot, labels_digest=digest
@@ -215,20 +218,21 @@ def run_campaign(
 
 
 def load_history(wd: WorkDir) -> list[dict]:
-    path = wd.root / "history.json"
+    path = wd.history_path
     return json.loads(path.read_text()) if path.exists() else []
 
 
 def _record_round(wd, store, config, index, history, simulated) -> list[dict]:
     """Add (or refresh) the record of round ``index`` in history.json and its summary."""
-    summary_path = wd.round_dir(index) / "summary.json"
+    summary_path = wd.summary_path(index)
+    candidates_csv = wd.round_dir(index) / CANDIDATES_FILENAME
     summary = json.loads(summary_path.read_text())
     record = {
         "round": index,
         "labels_so_far": _labels_before(store, index),
         "evaluation": summary.get("evaluation"),
         "num_candidates": (summary.get("sampling") or {}).get("num_candidates"),
-        "class_counts": _class_counts(wd.round_dir(index) / "candidates.csv"),
+        "class_counts": _class_counts(candidates_csv),
         "performance": performance_precision(store, index, config.sampling.positive_classes),
         "estimated_recall": estimated_recall(
             store,
@@ -240,13 +244,13 @@ def _record_round(wd, store, config, index, history, simulated) -> list[dict]:
     }
     if simulated is not None:
         record["simulated"] = true_precision_recall(
-            wd.round_dir(index) / "candidates.csv", simulated, config.sampling.positive_classes
+            candidates_csv, simulated, config.sampling.positive_classes
         )
     summary.update({k: v for k, v in record.items() if k not in ("round", "evaluation")})
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     history = [h for h in history if h["round"] != index] + [record]
     history.sort(key=lambda h: h["round"])
-    (wd.root / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+    wd.history_path.write_text(json.dumps(history, indent=2) + "\n")
     _write_scalars(wd, record)
     return history
 
@@ -387,7 +391,7 @@ def _write_scalars(wd: WorkDir, record: dict) -> None:
         scalars["simulated/recall"] = record["simulated"]["recall"]
         for subtype, value in record["simulated"].get("recall_by_subtype", {}).items():
             scalars[f"simulated/recall_by_subtype/{subtype}"] = value
-    writer = tf.summary.create_file_writer(str(wd.root / "tensorboard"))
+    writer = tf.summary.create_file_writer(str(wd.tensorboard_dir))
     with writer.as_default():
         for name, value in scalars.items():
             if value is not None:
@@ -396,11 +400,9 @@ def _write_scalars(wd: WorkDir, record: dict) -> None:
 
 
 def _default_truth(config: RoundConfig) -> str:
-    from activespec.oracle import TRUTH_RELATIVE_PATH
-
     # The pool glob is .../survey/pool/*.fits*; the truth lies in .../survey/truth/.
     pool_dir = pathlib.Path(config.pool_patterns[0]).parent
-    return str(pool_dir.parent / TRUTH_RELATIVE_PATH)
+    return str(survey_truth_path(pool_dir.parent))
 
 
 def _fmt(value) -> str:

@@ -1,22 +1,12 @@
 """Run one active-learning round embedded on this machine.
 
 TFX's LocalDagRunner orchestrates, ML Metadata lives in an SQLite file and the Beam
-components use the DirectRunner (multi-processing by default). A work directory holds
-everything of a campaign::
-
-    WORKDIR/
-      tfx/pipeline_root/      TFX artifacts of every round
-      tfx/metadata.sqlite     ML Metadata (what ran, what it produced, the cache)
-      serving_model/<ver>/    the pushed TF Serving model (blessed rounds only)
-      rounds/round-NNN/       human-readable outputs of each round: summary.json,
-                              query.csv/json, performance_sample.csv/json,
-                              recall_sample.csv/json, recall_strata.json,
-                              candidates.csv, rejected-labelled.csv, rejected-pool.csv
+components use the DirectRunner (multi-processing by default). The work directory's
+layout is :mod:`activespec.workdir`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import pathlib
@@ -24,11 +14,17 @@ import shutil
 import time
 
 from activespec.labels.records import (
-    RECALL_STRATA_FILENAME,
     ROLE_PERFORMANCE,
     ROLE_QUERY,
     ROLE_RECALL,
     SELECTION_NAMES,
+)
+from activespec.workdir import (
+    CANDIDATES_FILENAME,
+    RECALL_STRATA_FILENAME,
+    REJECTED_LABELLED_FILENAME,
+    REJECTED_POOL_FILENAME,
+    WorkDir,
 )
 from pipeline.configs import RoundConfig
 from pipeline.mlmd_outputs import NodeRun, custom_property, latest_node_runs, open_store
@@ -46,39 +42,9 @@ _ROUND_FILES = {
         *_selection_files(ROLE_RECALL),
         RECALL_STRATA_FILENAME,
     ),
-    ("UncertaintySampler", "candidates"): ("candidates.csv",),
+    ("UncertaintySampler", "candidates"): (CANDIDATES_FILENAME,),
 }
-_REJECTIONS = {"LabelledIngest": "rejected-labelled.csv", "PoolIngest": "rejected-pool.csv"}
-
-
-@dataclasses.dataclass(frozen=True)
-class WorkDir:
-    """Paths of a campaign's work directory."""
-
-    root: pathlib.Path
-
-    @property
-    def pipeline_root(self) -> pathlib.Path:
-        return self.root / "tfx" / "pipeline_root"
-
-    @property
-    def metadata_path(self) -> pathlib.Path:
-        return self.root / "tfx" / "metadata.sqlite"
-
-    @property
-    def serving_model_dir(self) -> pathlib.Path:
-        return self.root / "serving_model"
-
-    @property
-    def rounds_dir(self) -> pathlib.Path:
-        return self.root / "rounds"
-
-    def round_dir(self, index: int) -> pathlib.Path:
-        return self.rounds_dir / f"round-{index:03d}"
-
-    def next_round_index(self) -> int:
-        done = sorted(self.rounds_dir.glob("round-*/summary.json"))
-        return len(done)
+_REJECTIONS = {"LabelledIngest": REJECTED_LABELLED_FILENAME, "PoolIngest": REJECTED_POOL_FILENAME}
 
 
 def run_round(
@@ -99,7 +65,7 @@ def run_round(
     config : RoundConfig
         Validated configuration.
     round_index : int, optional
-        Defaults to the number of rounds already completed in ``workdir``.
+        Defaults to the next round of ``workdir`` (:meth:`WorkDir.next_round_index`).
     labels_snapshot, labels_digest : str
         Pool labels given in earlier rounds and their digest (see
         :func:`pipeline.campaign.snapshot_labels`); empty for none.
@@ -149,8 +115,9 @@ def run_round(
     round_dir.mkdir(parents=True, exist_ok=True)
     summary["files"] = _copy_round_files(runs, round_dir)
     summary["serving_model_dir"] = str(wd.serving_model_dir)
-    (round_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    summary["summary_path"] = str(round_dir / "summary.json")
+    summary_path = wd.summary_path(index)
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+    summary["summary_path"] = str(summary_path)
     return summary
 
 

@@ -26,8 +26,8 @@ from activespec.catalogue.plots import RoundPoint
 from activespec.catalogue.rounds import finite_or_none, list_rounds, read_summary
 from activespec.catalogue.stats import InvalidCountsError, precision_lower_bound
 from activespec.errors import ActivespecError
+from activespec.workdir import WorkDir
 
-REPORT_NAME = "report.html"
 #: Catalogue columns shown in the report's table, in order.
 _TABLE_COLUMNS = (
     "spectrum_id",
@@ -146,7 +146,7 @@ def write_report(
         If the report cannot be written.
     """
     workdir = pathlib.Path(workdir)
-    path = pathlib.Path(path) if path is not None else workdir / "catalogue" / REPORT_NAME
+    path = pathlib.Path(path) if path is not None else WorkDir(workdir).report_path
     class_names = list(catalogue.meta.get("class_names") or [])
     points = round_points(workdir, catalogue.meta.get("candidate_counts"))
     latest_summary = _latest_summary(workdir, catalogue.meta.get("round"))

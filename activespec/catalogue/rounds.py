@@ -16,19 +16,17 @@ import json
 import math
 import os
 import pathlib
-import re
 
 import numpy as np
 
 from activespec.catalogue.errors import CatalogueError
+from activespec.workdir import (
+    CANDIDATES_FILENAME,
+    PROBABILITY_PREFIX,
+    SUMMARY_FILENAME,
+    WorkDir,
+)
 
-ROUNDS_DIRNAME = "rounds"
-SUMMARY_NAME = "summary.json"
-CANDIDATES_NAME = "candidates.csv"
-#: Prefix of the per-class probability columns of ``candidates.csv``.
-PROBABILITY_PREFIX = "p_"
-
-_ROUND_DIR = re.compile(r"^round-(\d+)$")
 #: Columns every candidates.csv must have; the others are optional.
 _REQUIRED_COLUMNS = ("spectrum_id", "predicted_class")
 _TEXT_COLUMNS = ("spectrum_id", "designation", "survey", "source", "predicted_class")
@@ -52,11 +50,11 @@ class RoundFiles:
 
     @property
     def summary_path(self) -> pathlib.Path:
-        return self.path / SUMMARY_NAME
+        return self.path / SUMMARY_FILENAME
 
     @property
     def candidates_path(self) -> pathlib.Path:
-        return self.path / CANDIDATES_NAME
+        return self.path / CANDIDATES_FILENAME
 
 
 @dataclasses.dataclass
@@ -107,15 +105,7 @@ def list_rounds(workdir: str | os.PathLike) -> list[RoundFiles]:
     root = pathlib.Path(workdir)
     if not root.is_dir():
         raise CatalogueError(f"work directory {str(root)!r} does not exist")
-    rounds_dir = root / ROUNDS_DIRNAME
-    if not rounds_dir.is_dir():
-        return []
-    found = []
-    for entry in rounds_dir.iterdir():
-        match = _ROUND_DIR.match(entry.name)
-        if match and entry.is_dir():
-            found.append(RoundFiles(int(match.group(1)), entry))
-    return sorted(found, key=lambda r: r.index)
+    return [RoundFiles(index, folder) for index, folder in WorkDir(root).round_folders()]
 
 
 def read_summary(round_files: RoundFiles) -> dict:

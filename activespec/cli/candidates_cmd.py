@@ -11,6 +11,7 @@ import pathlib
 import sys
 
 from activespec.errors import ConfigError
+from activespec.workdir import WorkDir
 
 
 def register(subparsers) -> None:
@@ -82,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--top must be >= 0, not {args.top}")
     workdir = pathlib.Path(args.workdir)
     catalogue = build_catalogue(workdir, known=args.known, radius_arcsec=args.radius)
-    out_dir = workdir / "catalogue"
-    files = write_catalogue(catalogue, out_dir)
-    report = write_report(workdir, catalogue, out_dir / "report.html", top=args.top, files=files)
+    layout = WorkDir(workdir)
+    files = write_catalogue(catalogue, layout.catalogue_dir)
+    report = write_report(workdir, catalogue, layout.report_path, top=args.top, files=files)
 
     out = sys.stdout
     counts = count_summary(catalogue)

@@ -12,6 +12,7 @@ from activespec.constants import (
     DEFAULT_QUERY_SIZE,
     DEFAULT_RECALL_SAMPLE_SIZE,
 )
+from activespec.workdir import WorkDir
 
 DEMO_CONFIG = """\
 # activespec demo configuration (written by `activespec demo`; edit and re-run freely).
@@ -94,13 +95,12 @@ def run(args: argparse.Namespace) -> int:
     from activespec.catalogue import build_catalogue, write_catalogue, write_report
 
     catalogue = build_catalogue(workdir)
-    files = write_catalogue(catalogue, workdir / "catalogue")
-    files["report"] = write_report(
-        workdir, catalogue, workdir / "catalogue" / "report.html", files=files
-    )
+    layout = WorkDir(workdir)
+    files = write_catalogue(catalogue, layout.catalogue_dir)
+    files["report"] = write_report(workdir, catalogue, layout.report_path, files=files)
     for name, path in files.items():
         print(f"      {name:<8} {path}")
     print(f"done in {time.time() - started:.0f} s. Next:")
     print(f"  activespec label serve --workdir {workdir}      # the labelling page")
-    print(f"  tensorboard --logdir {workdir}/tensorboard       # learning curves")
+    print(f"  tensorboard --logdir {layout.tensorboard_dir}       # learning curves")
     return 0

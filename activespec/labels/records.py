@@ -6,6 +6,11 @@ import dataclasses
 import datetime as dt
 
 from activespec.labels.errors import InvalidLabelError
+from activespec.workdir import (
+    PERFORMANCE_SAMPLE_BASENAME,
+    QUERY_BASENAME,
+    RECALL_SAMPLE_BASENAME,
+)
 
 #: Why a spectrum is shown to the human: the oracle query, the random sample of predicted
 #: positives that estimates precision, the score-stratified random sample of predicted
@@ -20,12 +25,10 @@ ROLES: tuple[str, ...] = (ROLE_QUERY, ROLE_PERFORMANCE, ROLE_RECALL, ROLE_CANDID
 SAMPLED_ROLES: tuple[str, ...] = (ROLE_QUERY, ROLE_PERFORMANCE, ROLE_RECALL)
 #: Base names of the sampler's files of each sampled role: ``<name>.csv`` and ``<name>.json``.
 SELECTION_NAMES: dict[str, str] = {
-    ROLE_QUERY: "query",
-    ROLE_PERFORMANCE: "performance_sample",
-    ROLE_RECALL: "recall_sample",
+    ROLE_QUERY: QUERY_BASENAME,
+    ROLE_PERFORMANCE: PERFORMANCE_SAMPLE_BASENAME,
+    ROLE_RECALL: RECALL_SAMPLE_BASENAME,
 }
-#: The strata of the recall sample (bounds, population, sample size), written beside it.
-RECALL_STRATA_FILENAME = "recall_strata.json"
 #: How each role is named in messages and on the labelling page.
 ROLE_TITLES: dict[str, str] = {
     ROLE_QUERY: "query",

@@ -4,6 +4,7 @@ A round folder ``WORKDIR/rounds/round-NNN/`` holds the sampler's ``query.json``,
 ``performance_sample.json`` and ``recall_sample.json`` (lists of rows, see
 :func:`components.uncertainty_sampler.records.json_record`) and the round's
 ``summary.json``. The label store of the whole campaign is ``WORKDIR/labels.sqlite``.
+The layout and file names are :mod:`activespec.workdir`'s.
 """
 
 from __future__ import annotations
@@ -11,44 +12,26 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import re
 
 from activespec.constants import DEFAULT_CLASSES
 from activespec.labels.errors import RoundFilesError
 from activespec.labels.records import SAMPLED_ROLES, SELECTION_NAMES
 from activespec.labels.store import LabelStore
+from activespec.workdir import SUMMARY_FILENAME, WorkDir, round_dir, store_path
 
-#: The label store's file inside a work directory.
-STORE_FILENAME = "labels.sqlite"
 #: Sampler outputs shown for labelling, with the role of their rows.
 SELECTION_FILES: tuple[tuple[str, str], ...] = tuple(
     (f"{SELECTION_NAMES[role]}.json", role) for role in SAMPLED_ROLES
 )
-SUMMARY_FILENAME = "summary.json"
-_ROUND_DIR = re.compile(r"^round-(\d+)$")
-
-
-def store_path(workdir: str | os.PathLike) -> pathlib.Path:
-    """``WORKDIR/labels.sqlite``."""
-    return pathlib.Path(workdir) / STORE_FILENAME
-
-
-def round_dir(workdir: str | os.PathLike, round_index: int) -> pathlib.Path:
-    """``WORKDIR/rounds/round-NNN``."""
-    return pathlib.Path(workdir) / "rounds" / f"round-{round_index:03d}"
 
 
 def list_rounds(workdir: str | os.PathLike) -> list[int]:
     """Indices of the round folders that have a query or a performance sample, ascending."""
-    rounds = pathlib.Path(workdir) / "rounds"
-    if not rounds.is_dir():
-        return []
-    found = []
-    for entry in rounds.iterdir():
-        match = _ROUND_DIR.match(entry.name)
-        if match and any((entry / name).is_file() for name, _ in SELECTION_FILES):
-            found.append(int(match.group(1)))
-    return sorted(found)
+    return [
+        index
+        for index, folder in WorkDir(workdir).round_folders()
+        if any((folder / name).is_file() for name, _ in SELECTION_FILES)
+    ]
 
 
 def latest_round(workdir: str | os.PathLike) -> int:

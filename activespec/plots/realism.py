@@ -39,6 +39,7 @@ from activespec.constants import H_ALPHA_VACUUM
 from activespec.errors import ActivespecError, ConfigError
 from activespec.io import read_spectrum
 from activespec.preprocessing import PreprocessConfig, PreprocessResult, preprocess_with_details
+from activespec.workdir import survey_truth_path
 
 #: Names of the statistics of :func:`vector_statistics`, in table order.
 STATISTICS = ("halpha_depth", "halpha_relative_depth", "mean_abs_step")
@@ -459,7 +460,7 @@ def simulated_star_files(
         If the directory has no readable ground-truth table.
     """
     survey_dir = Path(survey_dir)
-    truth = survey_dir / "truth" / "pool_truth.csv"
+    truth = survey_truth_path(survey_dir)
     try:
         with open(truth, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))

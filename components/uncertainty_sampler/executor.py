@@ -18,13 +18,13 @@ from tfx.types import artifact_utils
 
 from activespec.errors import ConfigError
 from activespec.labels.records import (
-    RECALL_STRATA_FILENAME,
     ROLE_PERFORMANCE,
     ROLE_QUERY,
     ROLE_RECALL,
     SELECTION_NAMES,
 )
 from activespec.recall import RECALL_COLUMNS
+from activespec.workdir import CANDIDATES_BASENAME, RECALL_STRATA_FILENAME
 
 from . import records, transforms
 from .params import (
@@ -40,7 +40,6 @@ from .params import (
 QUERY_NAME = SELECTION_NAMES[ROLE_QUERY]
 PERFORMANCE_SAMPLE_NAME = SELECTION_NAMES[ROLE_PERFORMANCE]
 RECALL_SAMPLE_NAME = SELECTION_NAMES[ROLE_RECALL]
-CANDIDATES_NAME = "candidates"
 #: Score shards anywhere under the PoolScores artifact (Beam ``**`` crosses folders).
 SCORE_FILES = "**.gz"
 _COUNTS_DIR = "_counts"
@@ -83,7 +82,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 query.uri,
                 performance.uri,
                 recall_sample.uri,
-                os.path.join(candidates.uri, CANDIDATES_NAME),
+                os.path.join(candidates.uri, CANDIDATES_BASENAME),
                 counts_dir,
             )
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from activespec.errors import ActivespecError
+from activespec.workdir import probability_column
 from components import score_features as sf
 
 #: Metadata columns of every output row, in order.
@@ -143,7 +144,7 @@ def csv_columns(
     the ``extra`` columns (e.g. :data:`RECALL_COLUMNS`)."""
     columns = [ROLE, RANK] if with_role else []
     columns += [*METADATA_COLUMNS, sf.PREDICTED_CLASS]
-    columns += [f"p_{name}" for name in class_names]
+    columns += [probability_column(name) for name in class_names]
     return columns + list(UNCERTAINTY_COLUMNS) + list(extra)
 
 

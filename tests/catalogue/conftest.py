@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib.util
 import json
 import math
 import pathlib
@@ -18,23 +17,8 @@ import shutil
 import numpy as np
 import pytest
 
-import components
-
-
-def _load_records_module():
-    """``components/uncertainty_sampler/records.py`` without its package ``__init__``.
-
-    The package imports TFX (tens of seconds); the row format lives in this one light
-    module, which only needs :mod:`components.score_features`.
-    """
-    path = pathlib.Path(components.__file__).parent / "uncertainty_sampler" / "records.py"
-    spec = importlib.util.spec_from_file_location("_sampler_records", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-records = _load_records_module()
+# The row format of the round files; a light module (its package loads TFX lazily).
+from components.uncertainty_sampler import records
 
 CLASSES = ("other", "emission", "double-peak")
 

@@ -15,10 +15,10 @@ import tensorflow as tf
 
 from activespec.labels import LabelStore
 from activespec.simulator import simulate_survey
+from activespec.workdir import WorkDir
 from models import features
 from pipeline.campaign import LabelsPending, run_campaign
 from pipeline.configs import config_from_dict
-from pipeline.local_runner import WorkDir
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,9 @@ import pytest
 
 from activespec.labels import LabelStore
 from activespec.oracle import SimulatedOracle
+from activespec.workdir import WorkDir
 from pipeline.campaign import _record_round, snapshot_labels
 from pipeline.configs import config_from_dict
-from pipeline.local_runner import WorkDir
 from tests.labels.round_files import sampler_row
 
 #: spectrum id -> (label, subtype) of the simulated pool.

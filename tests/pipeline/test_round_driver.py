@@ -15,6 +15,7 @@ import pytest
 from activespec.cli import main
 from activespec.constants import DEFAULT_CLASSES
 from activespec.labels import LabelStore
+from activespec.workdir import WorkDir
 from tests.labels.round_files import synthetic_round
 
 
@@ -28,7 +29,7 @@ def fake_pipeline(monkeypatch):
 
     def run_round(workdir, config, *, round_index=None, labels_snapshot="", labels_digest=""):
         if round_index is None:
-            round_index = pipeline.local_runner.WorkDir(workdir).next_round_index()
+            round_index = WorkDir(workdir).next_round_index()
         labels = {}
         if labels_snapshot:
             with open(labels_snapshot, newline="") as fh:
