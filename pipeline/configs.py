@@ -31,23 +31,19 @@ import types
 import typing
 from typing import Any
 
-from activespec.constants import (
-    DEFAULT_CLASSES,
-    DEFAULT_PERFORMANCE_SAMPLE_SIZE,
-    DEFAULT_POSITIVE_CLASSES,
-    DEFAULT_QUERY_SIZE,
-    DEFAULT_RECALL_SAMPLE_SIZE,
-    DEFAULT_RECALL_STRATA,
-)
+from activespec.constants import DEFAULT_CLASSES
 from activespec.errors import ConfigError
-from activespec.recall import check_strata
+from activespec.settings import (
+    DEFAULT_LABELLED_SPLITS,
+    SamplingSettings,
+    check_class_names,
+)
 
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-SAMPLING_STRATEGIES = ("entropy", "margin", "least_confidence")
 DISTRIBUTION_STRATEGIES = ("auto", "default", "one_device", "mirrored", "tpu")
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
 
@@ -72,7 +68,7 @@ class DataSection:
     pool_file_list: str = ""
     classes: tuple[str, ...] = DEFAULT_CLASSES
     #: Hash buckets of the labelled set: ``train`` fits, ``eval`` stops early, ``test`` is held out.
-    splits: dict = dataclasses.field(default_factory=lambda: {"train": 16, "eval": 2, "test": 2})
+    splits: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_LABELLED_SPLITS))
     #: Degrade the labelled (high-resolution) instrument to the pool's resolution.
     degrade_labelled: bool = True
     #: Fingerprint the pool's files (count, sizes, mtimes) so that a changed pool is re-ingested.
@@ -83,11 +79,8 @@ class DataSection:
             raise ConfigError("data.labelled: give at least one glob pattern of labelled files")
         if not self.pool and not self.pool_file_list:
             raise ConfigError("data.pool: give glob patterns of pool files or data.pool_file_list")
-        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
-            raise ConfigError(
-                f"data.classes: need at least two distinct class names, got {list(self.classes)}"
-            )
-        if set(self.splits) != {"train", "eval", "test"}:
+        check_class_names(self.classes, "data.classes")
+        if set(self.splits) != set(DEFAULT_LABELLED_SPLITS):
             raise ConfigError(
                 f"data.splits: need exactly the buckets train, eval and test, got {sorted(self.splits)}"
             )
@@ -128,34 +121,8 @@ class EvaluationSection:
             )
 
 
-@dataclasses.dataclass(frozen=True)
-class SamplingSection:
-    """``[sampling]``: the query strategy and what each round asks the oracle to label.
-
-    The default 70 + 30 + 30 labels differ from the published setting (entropy, a query
-    of 100 and a performance sample of 30): ``query_size = 100`` and
-    ``recall_sample_size = 0`` reproduce it.
-    """
-
-    strategy: str = "entropy"
-    query_size: int = DEFAULT_QUERY_SIZE
-    performance_sample_size: int = DEFAULT_PERFORMANCE_SAMPLE_SIZE
-    #: Score-stratified random sample of the predicted negatives, for a recall estimate.
-    recall_sample_size: int = DEFAULT_RECALL_SAMPLE_SIZE
-    #: Inner bounds of its strata on the summed probability of the positive classes.
-    recall_strata: tuple[float, ...] = DEFAULT_RECALL_STRATA
-    positive_classes: tuple[str, ...] = DEFAULT_POSITIVE_CLASSES
-    seed: int = 0
-
-    def validate(self) -> None:
-        _check_choice("sampling.strategy", self.strategy, SAMPLING_STRATEGIES)
-        if self.query_size < 1:
-            raise ConfigError("sampling.query_size: must be >= 1")
-        if self.performance_sample_size < 0:
-            raise ConfigError("sampling.performance_sample_size: must be >= 0")
-        if self.recall_sample_size < 0:
-            raise ConfigError("sampling.recall_sample_size: must be >= 0")
-        check_strata(self.recall_strata, "sampling.recall_strata")
+#: ``[sampling]``: the query strategy and what each round asks the oracle to label.
+SamplingSection = SamplingSettings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -339,11 +306,7 @@ def config_from_dict(raw: dict[str, Any], *, base_dir) -> RoundConfig:
         tuning.check_compatible(config.model_config())
     else:
         config.model_config()
-    unknown_pos = set(config.sampling.positive_classes) - set(config.data.classes)
-    if unknown_pos:
-        raise ConfigError(
-            f"sampling.positive_classes: {sorted(unknown_pos)} not among data.classes {list(config.data.classes)}"
-        )
+    config.sampling.check_positive_classes(config.data.classes)
     return config
 
 

@@ -19,6 +19,7 @@ file again.
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 
 from tfx import v1 as tfx
@@ -189,14 +190,8 @@ def create_pipeline(
         scores=scorer.outputs["scores"],
         labelled_examples=training_examples,
         class_names=classes,
-        strategy=config.sampling.strategy,
-        query_size=config.sampling.query_size,
-        performance_sample_size=config.sampling.performance_sample_size,
-        recall_sample_size=config.sampling.recall_sample_size,
-        recall_strata=list(config.sampling.recall_strata),
-        positive_classes=list(config.sampling.positive_classes),
-        seed=config.sampling.seed,
         round_index=round_index,
+        **dataclasses.asdict(config.sampling),
     )
 
     if beam_pipeline_args is None:

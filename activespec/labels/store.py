@@ -54,6 +54,7 @@ from activespec.labels.records import (
     normalise_timestamp,
     utc_now,
 )
+from activespec.settings import check_class_names
 
 #: Version 2 admits the role "recall"; a version-1 store is migrated when opened.
 SCHEMA_VERSION = "2"
@@ -158,7 +159,7 @@ class LabelStore:
 
     def __init__(self, path: str | os.PathLike, class_names: Sequence[str]):
         self._path = os.path.abspath(os.fspath(path))
-        self._class_names = _check_class_names(class_names)
+        self._class_names = check_class_names(class_names)
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -720,21 +721,6 @@ class LabelStore:
         if reasons:
             return None, reasons
         return (spectrum_id, index, cls, labeller, created_at, comment, role), []
-
-
-def _check_class_names(class_names: Sequence[str]) -> tuple[str, ...]:
-    from activespec.errors import ConfigError
-
-    if isinstance(class_names, str):
-        raise ConfigError("class_names must be a sequence of names, not one string")
-    names = tuple(class_names)
-    if (
-        len(names) < 2
-        or len(set(names)) != len(names)
-        or not all(isinstance(n, str) and n.strip() for n in names)
-    ):
-        raise ConfigError(f"need at least two distinct, non-empty class names, got {list(names)}")
-    return names
 
 
 def _statements(script: str) -> list[str]:

@@ -114,8 +114,9 @@ class SpectraIngest(base_beam_component.BaseBeamComponent):
             MRS) first, by :func:`activespec.preprocessing.should_degrade`, as scoring
             and the labelling page do; False never degrades.
         splits : dict of str to int, optional
-            Hash buckets per split; default ``{"train": 4, "eval": 1}`` with labels and
-            ``{"pool": 1}`` without.
+            Hash buckets per split; default
+            :data:`activespec.settings.DEFAULT_LABELLED_SPLITS` (``train``, ``eval`` and
+            the ``test`` split the Evaluator needs) with labels and ``{"pool": 1}`` without.
         input_fingerprint : str
             Part of the cache key; pass :func:`fingerprint_inputs` of the same patterns
             (and the labels file) so that changed inputs are ingested again.

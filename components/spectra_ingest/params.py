@@ -15,6 +15,7 @@ from typing import Any
 
 from activespec.constants import DEFAULT_CLASSES
 from activespec.errors import ConfigError
+from activespec.settings import DEFAULT_LABELLED_SPLITS, check_class_names
 
 FILE_PATTERNS_KEY = "file_patterns"
 FILE_LIST_KEY = "file_list"
@@ -31,7 +32,6 @@ REJECTIONS_KEY = "rejections"
 #: Split names become ``Split-<name>`` folders; TFX accepts these characters only.
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
-DEFAULT_LABELLED_SPLITS = {"train": 4, "eval": 1}
 DEFAULT_POOL_SPLITS = {"pool": 1}
 
 
@@ -100,11 +100,7 @@ class IngestParams:
         for pattern in self.file_patterns:
             if not isinstance(pattern, str) or not pattern.strip():
                 raise ConfigError(f"SpectraIngest: empty or non-string file pattern {pattern!r}")
-        if len(self.class_names) < 2 or len(set(self.class_names)) != len(self.class_names):
-            raise ConfigError(
-                f"SpectraIngest: class_names needs at least two distinct names, "
-                f"got {list(self.class_names)}"
-            )
+        check_class_names(self.class_names, "SpectraIngest: class_names")
         if not isinstance(self.splits, Mapping) or not self.splits:
             raise ConfigError("SpectraIngest: splits must map split names to hash buckets")
         for name, buckets in self.splits.items():

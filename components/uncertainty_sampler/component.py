@@ -9,14 +9,6 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from activespec.constants import (
-    DEFAULT_CLASSES,
-    DEFAULT_PERFORMANCE_SAMPLE_SIZE,
-    DEFAULT_POSITIVE_CLASSES,
-    DEFAULT_QUERY_SIZE,
-    DEFAULT_RECALL_SAMPLE_SIZE,
-    DEFAULT_RECALL_STRATA,
-)
 from components.artifact_types import (
     Candidates,
     PerformanceSample,
@@ -44,6 +36,9 @@ from .params import (
     STRATEGY_KEY,
     SamplerParams,
 )
+
+#: The parameters' defaults, defined once by :class:`SamplerParams`.
+_DEFAULTS = SamplerParams()
 
 
 class UncertaintySamplerSpec(ComponentSpec):
@@ -122,17 +117,17 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
         self,
         scores: types.BaseChannel,
         labelled_examples: types.BaseChannel | None = None,
-        strategy: str = "entropy",
-        query_size: int = DEFAULT_QUERY_SIZE,
-        performance_sample_size: int = DEFAULT_PERFORMANCE_SAMPLE_SIZE,
-        recall_sample_size: int = DEFAULT_RECALL_SAMPLE_SIZE,
-        recall_strata: Sequence[float] = DEFAULT_RECALL_STRATA,
-        positive_classes: Sequence[str] = DEFAULT_POSITIVE_CLASSES,
-        class_names: Sequence[str] = DEFAULT_CLASSES,
-        seed: int = 0,
-        round_index: int = 0,
+        strategy: str = _DEFAULTS.strategy,
+        query_size: int = _DEFAULTS.query_size,
+        performance_sample_size: int = _DEFAULTS.performance_sample_size,
+        recall_sample_size: int = _DEFAULTS.recall_sample_size,
+        recall_strata: Sequence[float] = _DEFAULTS.recall_strata,
+        positive_classes: Sequence[str] = _DEFAULTS.positive_classes,
+        class_names: Sequence[str] = _DEFAULTS.class_names,
+        seed: int = _DEFAULTS.seed,
+        round_index: int = _DEFAULTS.round_index,
     ):
-        """Configure the sampler.
+        """Configure the sampler; the defaults and checks are those of :class:`SamplerParams`.
 
         Parameters
         ----------

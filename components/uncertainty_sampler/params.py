@@ -7,16 +7,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from activespec.constants import (
-    DEFAULT_CLASSES,
-    DEFAULT_PERFORMANCE_SAMPLE_SIZE,
-    DEFAULT_POSITIVE_CLASSES,
-    DEFAULT_QUERY_SIZE,
-    DEFAULT_RECALL_SAMPLE_SIZE,
-    DEFAULT_RECALL_STRATA,
-)
+from activespec.constants import DEFAULT_CLASSES
 from activespec.errors import ConfigError
-from activespec.recall import check_strata
+from activespec.settings import SAMPLING_STRATEGIES, SamplingSettings, check_class_names
 
 SCORES_KEY = "scores"
 LABELLED_EXAMPLES_KEY = "labelled_examples"
@@ -35,92 +28,38 @@ CLASS_NAMES_KEY = "class_names"
 SEED_KEY = "seed"
 ROUND_INDEX_KEY = "round_index"
 
-#: Uncertainty measures of the score records; see :mod:`components.score_features`.
-STRATEGIES = ("entropy", "margin", "least_confidence")
+#: The strategies the sampler knows (defined in :mod:`activespec.settings`).
+STRATEGIES = SAMPLING_STRATEGIES
+_WHERE = "UncertaintySampler: "
 
 
 @dataclasses.dataclass(frozen=True)
-class SamplerParams:
-    """Validated parameters of one sampling round.
+class SamplerParams(SamplingSettings):
+    """Validated parameters of one sampling round: the sampling settings
+    (:class:`activespec.settings.SamplingSettings`, whose defaults the component takes)
+    and the round's classes and index.
 
     Attributes
     ----------
-    strategy : {"entropy", "margin", "least_confidence"}
-        Uncertainty measure ranking the query: highest entropy, smallest margin between
-        the two most probable classes, or highest ``1 - max p``.
-    query_size : int
-        Spectra to query (>= 1).
-    performance_sample_size : int
-        Spectra drawn uniformly among the predicted positives (>= 0; 0 disables).
-    recall_sample_size : int
-        Spectra drawn among the predicted negatives, stratified by positive score
-        (>= 0; 0 disables); see :mod:`activespec.recall`.
-    recall_strata : tuple of float
-        Inner bounds of the recall sample's strata on the positive score.
-    positive_classes : tuple of str
-        Classes counted as positive (candidates and the performance sample).
     class_names : tuple of str
         Class names in probability order.
-    seed, round_index : int
-        Together they fix the random samples; another round draws other samples.
+    round_index : int
+        With ``seed``, fixes the random samples; another round draws other samples.
     """
 
-    strategy: str = "entropy"
-    query_size: int = DEFAULT_QUERY_SIZE
-    performance_sample_size: int = DEFAULT_PERFORMANCE_SAMPLE_SIZE
-    recall_sample_size: int = DEFAULT_RECALL_SAMPLE_SIZE
-    recall_strata: tuple[float, ...] = DEFAULT_RECALL_STRATA
-    positive_classes: tuple[str, ...] = DEFAULT_POSITIVE_CLASSES
     class_names: tuple[str, ...] = DEFAULT_CLASSES
-    seed: int = 0
     round_index: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
 
-    def validate(self) -> None:
+    def validate(self, where: str = _WHERE) -> None:
         """Raise :class:`~activespec.errors.ConfigError` naming the first bad value."""
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(
-                f"UncertaintySampler: unknown strategy {self.strategy!r}; "
-                f"use one of {', '.join(STRATEGIES)}"
-            )
-        integers = (
-            QUERY_SIZE_KEY,
-            PERFORMANCE_SAMPLE_SIZE_KEY,
-            RECALL_SAMPLE_SIZE_KEY,
-            SEED_KEY,
-            ROUND_INDEX_KEY,
-        )
-        for name in integers:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ConfigError(f"UncertaintySampler: {name} must be an integer, got {value!r}")
-        if self.query_size < 1:
-            raise ConfigError(f"UncertaintySampler: query_size must be >= 1, got {self.query_size}")
-        for name in (PERFORMANCE_SAMPLE_SIZE_KEY, RECALL_SAMPLE_SIZE_KEY):
-            if getattr(self, name) < 0:
-                raise ConfigError(
-                    f"UncertaintySampler: {name} must be >= 0, got {getattr(self, name)}"
-                )
-        check_strata(self.recall_strata, f"UncertaintySampler: {RECALL_STRATA_KEY}")
+        super().validate(where)
         if self.round_index < 0:
-            raise ConfigError(
-                f"UncertaintySampler: round_index must be >= 0, got {self.round_index}"
-            )
-        if len(self.class_names) < 2 or len(set(self.class_names)) != len(self.class_names):
-            raise ConfigError(
-                "UncertaintySampler: class_names needs at least two distinct names, "
-                f"got {list(self.class_names)}"
-            )
-        if not self.positive_classes:
-            raise ConfigError("UncertaintySampler: positive_classes must name at least one class")
-        unknown = [name for name in self.positive_classes if name not in self.class_names]
-        if unknown:
-            raise ConfigError(
-                f"UncertaintySampler: positive classes {unknown} are not among the class "
-                f"names {list(self.class_names)}"
-            )
+            raise ConfigError(f"{where}round_index must be >= 0, got {self.round_index}")
+        check_class_names(self.class_names, f"{where}class_names")
+        self.check_positive_classes(self.class_names, where)
 
     def to_exec_properties(self) -> dict[str, Any]:
         """Primitive execution properties (lists as JSON strings)."""
@@ -147,11 +86,11 @@ class SamplerParams:
                 props, PERFORMANCE_SAMPLE_SIZE_KEY, defaults.performance_sample_size
             ),
             recall_sample_size=_integer(props, RECALL_SAMPLE_SIZE_KEY, defaults.recall_sample_size),
-            recall_strata=tuple(_json_list(props, RECALL_STRATA_KEY, DEFAULT_RECALL_STRATA)),
+            recall_strata=tuple(_json_list(props, RECALL_STRATA_KEY, defaults.recall_strata)),
             positive_classes=tuple(
-                _json_list(props, POSITIVE_CLASSES_KEY, DEFAULT_POSITIVE_CLASSES)
+                _json_list(props, POSITIVE_CLASSES_KEY, defaults.positive_classes)
             ),
-            class_names=tuple(_json_list(props, CLASS_NAMES_KEY, DEFAULT_CLASSES)),
+            class_names=tuple(_json_list(props, CLASS_NAMES_KEY, defaults.class_names)),
             seed=_integer(props, SEED_KEY, defaults.seed),
             round_index=_integer(props, ROUND_INDEX_KEY, defaults.round_index),
         )

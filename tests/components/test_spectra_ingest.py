@@ -357,7 +357,9 @@ def test_component_exec_properties_are_a_stable_cache_key(tmp_path):
     labelled = SpectraIngest(
         file_patterns=["x/*.fits"], labels="labels.csv", degrade_resolution=True
     )
-    assert json.loads(labelled.exec_properties["splits"]) == {"train": 4, "eval": 1}
+    # The labelled set's default splits are the configuration's: train, eval and the
+    # test split the Evaluator blesses on.
+    assert json.loads(labelled.exec_properties["splits"]) == {"train": 16, "eval": 2, "test": 2}
     assert set(labelled.outputs) == {"examples", "rejections"}
 
 

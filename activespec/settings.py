@@ -1,0 +1,135 @@
+"""Settings shared by the configuration and the components, each defined and checked once.
+
+:class:`SamplingSettings` is the ``[sampling]`` section of the configuration
+(:class:`pipeline.configs.SamplingSection`) and the base of the UncertaintySampler's
+parameters (:class:`components.uncertainty_sampler.params.SamplerParams`), whose
+defaults the component's arguments take. :func:`check_class_names` is the one check of
+a list of class names. TensorFlow-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from activespec.constants import (
+    DEFAULT_PERFORMANCE_SAMPLE_SIZE,
+    DEFAULT_POSITIVE_CLASSES,
+    DEFAULT_QUERY_SIZE,
+    DEFAULT_RECALL_SAMPLE_SIZE,
+    DEFAULT_RECALL_STRATA,
+)
+from activespec.errors import ConfigError
+from activespec.recall import check_strata
+
+#: Uncertainty measures ranking the query; see :mod:`activespec.uncertainty` and
+#: :mod:`components.score_features`.
+SAMPLING_STRATEGIES: tuple[str, ...] = ("entropy", "margin", "least_confidence")
+
+#: The labelled set's hash buckets: ``train`` fits, ``eval`` stops early, ``test`` is
+#: held out for the Evaluator.
+DEFAULT_LABELLED_SPLITS: dict[str, int] = {"train": 16, "eval": 2, "test": 2}
+
+
+def check_class_names(class_names: Sequence[str], where: str = "class_names") -> tuple[str, ...]:
+    """The class names as a tuple, checked: at least two distinct, non-empty strings.
+
+    Parameters
+    ----------
+    class_names : sequence of str
+    where : str, optional
+        The setting's name, for the error message.
+
+    Raises
+    ------
+    activespec.errors.ConfigError
+        If ``class_names`` is one string, or has fewer than two names, a repeated, an
+        empty or a non-string name.
+    """
+    if isinstance(class_names, (str, bytes)):
+        raise ConfigError(f"{where}: a sequence of class names, not one string")
+    names = tuple(class_names)
+    if (
+        len(names) < 2
+        or len(set(names)) != len(names)
+        or not all(isinstance(n, str) and n.strip() for n in names)
+    ):
+        raise ConfigError(
+            f"{where}: need at least two distinct, non-empty class names, got {list(names)}"
+        )
+    return names
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingSettings:
+    """What each round asks the oracle to label, and how the query is chosen.
+
+    The default 70 + 30 + 30 labels differ from the published setting (entropy, a query
+    of 100 and a performance sample of 30): ``query_size = 100`` and
+    ``recall_sample_size = 0`` reproduce it.
+
+    Attributes
+    ----------
+    strategy : {"entropy", "margin", "least_confidence"}
+        Uncertainty measure ranking the query: highest entropy, smallest margin between
+        the two most probable classes, or highest ``1 - max p``.
+    query_size : int
+        Spectra to query (>= 1).
+    performance_sample_size : int
+        Spectra drawn uniformly among the predicted positives (>= 0; 0 disables), for a
+        precision estimate.
+    recall_sample_size : int
+        Spectra drawn among the predicted negatives, stratified by positive score
+        (>= 0; 0 disables), for a recall estimate; see :mod:`activespec.recall`.
+    recall_strata : tuple of float
+        Inner bounds of the recall sample's strata on the positive score (the summed
+        probability of the positive classes).
+    positive_classes : tuple of str
+        Classes that make a spectrum a candidate (and count as positive in the samples).
+    seed : int
+        With the round index, fixes the random samples.
+    """
+
+    strategy: str = "entropy"
+    query_size: int = DEFAULT_QUERY_SIZE
+    performance_sample_size: int = DEFAULT_PERFORMANCE_SAMPLE_SIZE
+    recall_sample_size: int = DEFAULT_RECALL_SAMPLE_SIZE
+    recall_strata: tuple[float, ...] = DEFAULT_RECALL_STRATA
+    positive_classes: tuple[str, ...] = DEFAULT_POSITIVE_CLASSES
+    seed: int = 0
+
+    def validate(self, where: str = "sampling.") -> None:
+        """Raise :class:`~activespec.errors.ConfigError` naming the first bad value.
+
+        ``where`` prefixes each setting's name in the message (``"sampling."`` for the
+        configuration, ``"UncertaintySampler: "`` for the component).
+        """
+        if self.strategy not in SAMPLING_STRATEGIES:
+            raise ConfigError(
+                f"{where}strategy: unknown strategy {self.strategy!r}; "
+                f"use one of {', '.join(SAMPLING_STRATEGIES)}"
+            )
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.type in ("int", int) and (
+                not isinstance(value, int) or isinstance(value, bool)
+            ):
+                raise ConfigError(f"{where}{field.name} must be an integer, got {value!r}")
+        if self.query_size < 1:
+            raise ConfigError(f"{where}query_size must be >= 1, got {self.query_size}")
+        for name in ("performance_sample_size", "recall_sample_size"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{where}{name} must be >= 0, got {getattr(self, name)}")
+        check_strata(self.recall_strata, f"{where}recall_strata")
+        if not self.positive_classes:
+            raise ConfigError(f"{where}positive_classes must name at least one class")
+
+    def check_positive_classes(self, class_names: Sequence[str], where: str = "sampling.") -> None:
+        """Raise :class:`~activespec.errors.ConfigError` if a positive class is not among
+        ``class_names``."""
+        unknown = [name for name in self.positive_classes if name not in class_names]
+        if unknown:
+            raise ConfigError(
+                f"{where}positive_classes: positive classes {unknown} are not among the "
+                f"class names {list(class_names)}"
+            )
