@@ -18,6 +18,7 @@ from activespec.labels.errors import (
 )
 from activespec.labels.records import ROLES, LabelRecord, RegisteredSpectrum
 from activespec.labels.store import ImportSummary, LabelStore
+from activespec.labels.training_csv import load_labels
 from activespec.labels.workdir import (
     latest_round,
     list_rounds,
@@ -44,6 +45,7 @@ __all__ = [
     "UnknownSpectrumError",
     "latest_round",
     "list_rounds",
+    "load_labels",
     "open_workdir_store",
     "read_round_rows",
     "round_class_names",

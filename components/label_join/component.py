@@ -9,33 +9,9 @@ from collections.abc import Sequence
 from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
-from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
 from components.label_join import executor
-
-LABELLED_EXAMPLES_KEY = "labelled_examples"
-POOL_EXAMPLES_KEY = "pool_examples"
-EXAMPLES_KEY = "examples"
-LABELS_KEY = "labels"
-LABELS_DIGEST_KEY = "labels_digest"
-CLASS_NAMES_KEY = "class_names"
-TARGET_SPLIT_KEY = "target_split"
-POOL_SPLIT_KEY = "pool_split"
-
-
-class LabelJoinSpec(ComponentSpec):
-    PARAMETERS = {
-        LABELS_KEY: ExecutionParameter(type=str, optional=True),
-        LABELS_DIGEST_KEY: ExecutionParameter(type=str, optional=True),
-        CLASS_NAMES_KEY: ExecutionParameter(type=str),
-        TARGET_SPLIT_KEY: ExecutionParameter(type=str),
-        POOL_SPLIT_KEY: ExecutionParameter(type=str),
-    }
-    INPUTS = {
-        LABELLED_EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
-        POOL_EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
-    }
-    OUTPUTS = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
+from components.label_join.spec import LabelJoinSpec
 
 
 class LabelJoin(base_beam_component.BaseBeamComponent):

@@ -16,7 +16,8 @@ from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
 from activespec.errors import ConfigError
-from components.spectra_ingest.labels import load_labels
+from activespec.labels import load_labels
+from components.label_join import spec as c
 from models import features
 
 _TFRECORD_PREFIX = "data_tfrecord"
@@ -32,8 +33,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        from components.label_join import component as c
-
         self._log_startup(input_dict, output_dict, exec_properties)
         class_names = json.loads(exec_properties[c.CLASS_NAMES_KEY])
         target = exec_properties.get(c.TARGET_SPLIT_KEY) or "train"

@@ -16,9 +16,9 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 from activespec.errors import ConfigError
+from activespec.labels import load_labels
 
 from . import transforms
-from .labels import load_labels
 from .params import EXAMPLES_KEY, REJECTIONS_KEY, IngestParams
 
 #: Output file names, as in ExampleGen (``Split-<name>/data_tfrecord-*.gz``).

@@ -8,7 +8,7 @@ import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
 
 from activespec.errors import ConfigError
-from components.label_join import component as c
+from components.label_join import spec as c
 from components.label_join.executor import Executor
 from models import features
 

@@ -1,6 +1,9 @@
-"""The labels CSV of a labelled ingestion: ``spectrum_id,label[,...]`` with a header row.
+"""The labels CSV a round trains on: ``spectrum_id,label[,...]`` with a header row.
 
-Labelled sets are small (thousands of rows), so the table is read once in the driver and
+Both the labelled set's ``labels.csv`` (read by the SpectraIngest component) and the
+campaign's snapshot of the pool labels given so far (written by
+:func:`pipeline.campaign.snapshot_labels`, read by the LabelJoin component) have this
+form. The tables are small (thousands of rows), so they are read once in the driver and
 handed to the workers as a side input. Any problem fails the run before the pipeline
 starts, naming the file and line.
 """
@@ -10,9 +13,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 from activespec.errors import ConfigError
 
@@ -73,6 +73,11 @@ def load_labels(path: str, class_names: Sequence[str]) -> dict[str, int]:
 
 
 def _read_text(path: str) -> str:
+    # Beam's file systems open gs:// and other URIs; imported here, where a run needs
+    # them, so that the label tools start without Beam.
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
     try:
         with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as handle:
             data = handle.read()
