@@ -277,18 +277,18 @@ def estimated_recall(
     interval (:func:`activespec.recall.estimate_recall`).
 
     Only the rows of round ``index`` count: its performance sample gives the positives
-    among the candidates, its recall sample, weighted by the strata of
+    among the predicted candidates, its recall sample, weighted by the strata of
     ``recall_strata.json``, those among the predicted negatives. Recall is that of the
     candidate list over every positive of the pool, as ``simulated.recall`` measures
-    it: the pool spectra labelled positive in earlier rounds were neither scored nor
-    sampled this round and, not being candidates, count as missed, exactly.
+    it: the pool spectra labelled positive in earlier rounds are confirmed finds in the
+    list, so they count as found, exactly.
 
     Returns
     -------
     dict
         ``{value, lower, upper, n, true_positives, false_negatives, known_found,
-        known_missed}``: ``n`` counts the labelled recall-sample spectra, ``known_missed``
-        the positives labelled earlier (part of ``false_negatives``). None values when
+        known_missed}``: ``n`` counts the labelled recall-sample spectra, ``known_found``
+        the positives labelled earlier (part of ``true_positives``). None values when
         the round has no labelled recall sample (or no labelled performance sample while
         it has candidates).
     """
@@ -316,13 +316,13 @@ def estimated_recall(
     ]
     earlier = _registered_ids(store, SAMPLED_ROLES, before_round=index)
     given_earlier = {r.spectrum_id for r in store.all_labels() if r.round < index}
-    known_missed = sum(current[sid].label in positive for sid in earlier & given_earlier)
+    known_found = sum(current[sid].label in positive for sid in earlier & given_earlier)
     estimate = estimate_recall(
         int(num_candidates),
         sum(label in positive for label in perf),
         len(perf),
         strata,
-        known_missed=known_missed,
+        known_found=known_found,
     )
     return estimate.to_dict()
 

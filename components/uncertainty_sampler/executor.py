@@ -93,6 +93,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "performance_sample_size": counts["performance"],
             "recall_sample_size": counts["recall"],
             "num_candidates": counts["candidates"],
+            "num_confirmed": counts["confirmed"],
             "num_predicted_negative": counts["negatives"],
             "num_scored": counts["scored"],
             "num_excluded_labelled": counts["excluded"],
@@ -122,8 +123,11 @@ def _build_pipeline(
         | "ParseScores" >> beam.Map(records.parse_score_record, n_classes=len(params.class_names))
     )
     labelled_ids = transforms.labelled_id_table(pipeline, labelled_patterns)
-    separated = transforms.exclude_labelled(scored, labelled_ids)
+    separated = transforms.exclude_labelled(
+        scored, labelled_ids, params.class_names, params.positive_classes
+    )
     unlabelled = separated.unlabelled
+    confirmed = separated[transforms.CONFIRMED_TAG]
 
     selected_query = transforms.top_query(
         unlabelled, params.strategy, params.query_size
@@ -145,7 +149,11 @@ def _build_pipeline(
             params.class_names,
         )
     )
-    transforms.write_candidates(predicted_positive, candidates_prefix, params.class_names)
+    transforms.write_candidates(
+        (predicted_positive, confirmed) | "CandidateList" >> beam.Flatten(),
+        candidates_prefix,
+        params.class_names,
+    )
 
     predicted_negative = transforms.negatives(unlabelled, params.positive_classes)
     recall_sample = transforms.recall_sample(
@@ -174,6 +182,7 @@ def _build_pipeline(
             transforms.count_as(scored, "scored"),
             transforms.count_as(separated[transforms.EXCLUDED_TAG], "excluded"),
             transforms.count_as(predicted_positive, "candidates"),
+            transforms.count_as(confirmed, "confirmed"),
             transforms.count_as(predicted_negative, "negatives"),
             transforms.value_as(selected_query, "query"),
             transforms.value_as(selected_performance, "performance"),
@@ -195,7 +204,17 @@ def _labelled_patterns(artifacts: list[types.Artifact]) -> list[str]:
 
 def _read_counts(counts_dir: str) -> dict[str, int]:
     counts = dict.fromkeys(
-        ("scored", "excluded", "candidates", "negatives", "query", "performance", "recall"), 0
+        (
+            "scored",
+            "excluded",
+            "candidates",
+            "confirmed",
+            "negatives",
+            "query",
+            "performance",
+            "recall",
+        ),
+        0,
     )
     for path in fileio.glob(os.path.join(counts_dir, "counts*.jsonl")):
         with fileio.open(path, "r") as handle:

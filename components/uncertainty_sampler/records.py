@@ -23,6 +23,15 @@ METADATA_COLUMNS = (sf.SPECTRUM_ID, sf.DESIGNATION, sf.RA, sf.DEC, sf.SNR, sf.SU
 UNCERTAINTY_COLUMNS = (sf.ENTROPY, sf.MARGIN, sf.LEAST_CONFIDENCE)
 ROLE = "role"
 RANK = "rank"
+#: Extra columns of ``candidates.csv``: whether a row is a model prediction or a find
+#: confirmed by a label, and that label (empty for predictions).
+STATUS = "status"
+CONFIRMED_LABEL = "confirmed_label"
+CANDIDATE_COLUMNS = (STATUS, CONFIRMED_LABEL)
+#: Values of :data:`STATUS`. A labelled positive stays in the list: a discovery tool
+#: keeps its finds (they leave the pool to be queried, not the catalogue).
+STATUS_PREDICTED = "predicted"
+STATUS_CONFIRMED = "confirmed"
 
 
 class ScoreRecordError(ActivespecError):

@@ -18,8 +18,14 @@ from . import records
 EXCLUDED_TAG = "excluded"
 
 
-def labelled_spectrum_id(serialized: bytes) -> str:
-    """The spectrum id of one labelled ``tf.Example`` (as written by SpectraIngest)."""
+CONFIRMED_TAG = "confirmed"
+#: Label index of a labelled example that carries no label feature.
+_NO_LABEL = -1
+
+
+def labelled_id_and_label(serialized: bytes) -> tuple[str, int]:
+    """``(spectrum_id, label index)`` of one labelled ``tf.Example`` (as written by
+    SpectraIngest and LabelJoin; -1 when it has no label)."""
     import tensorflow as tf
 
     feature = tf.train.Example.FromString(serialized).features.feature
@@ -28,42 +34,54 @@ def labelled_spectrum_id(serialized: bytes) -> str:
     )
     if not values:
         raise records.ScoreRecordError(f"labelled example without {features.SPECTRUM_ID!r}")
-    return values[0].decode("utf-8")
-
-
-def _keyed_true(spectrum_id: str):
-    return spectrum_id, True
+    labels = feature[features.LABEL].int64_list.value if features.LABEL in feature else []
+    return values[0].decode("utf-8"), int(labels[0]) if labels else _NO_LABEL
 
 
 def labelled_id_table(pipeline: beam.Pipeline, file_patterns: list[str]):
-    """``(spectrum_id, True)`` for every labelled example; empty without patterns."""
+    """``(spectrum_id, label index)`` for every labelled example; empty without patterns."""
     if not file_patterns:
         return pipeline | "NoLabelledIds" >> beam.Create([])
     return (
         pipeline
         | "LabelledPatterns" >> beam.Create(file_patterns)
         | "ReadLabelled" >> beam.io.ReadAllFromTFRecord()
-        | "LabelledId" >> beam.Map(labelled_spectrum_id)
-        | "KeyLabelledId" >> beam.Map(_keyed_true)
+        | "LabelledIdAndLabel" >> beam.Map(labelled_id_and_label)
     )
 
 
-def _separate_labelled(record: dict, labelled: dict):
-    if record[sf.SPECTRUM_ID] in labelled:
-        yield beam.pvalue.TaggedOutput(EXCLUDED_TAG, record[sf.SPECTRUM_ID])
-    else:
-        yield record
+def _separate_labelled(record: dict, labelled: dict, class_names: tuple, positive: frozenset):
+    spectrum_id = record[sf.SPECTRUM_ID]
+    if spectrum_id not in labelled:
+        yield {**record, records.STATUS: records.STATUS_PREDICTED, records.CONFIRMED_LABEL: ""}
+        return
+    yield beam.pvalue.TaggedOutput(EXCLUDED_TAG, spectrum_id)
+    label = labelled[spectrum_id]
+    if 0 <= label < len(class_names) and class_names[label] in positive:
+        yield beam.pvalue.TaggedOutput(
+            CONFIRMED_TAG,
+            {
+                **record,
+                records.STATUS: records.STATUS_CONFIRMED,
+                records.CONFIRMED_LABEL: class_names[label],
+            },
+        )
 
 
-def exclude_labelled(scored, labelled_ids):
-    """Split the scored pool into unlabelled records (main) and excluded ids (:data:`EXCLUDED_TAG`).
+def exclude_labelled(scored, labelled_ids, class_names, positive_classes):
+    """Split the scored pool into unlabelled records (main), excluded ids
+    (:data:`EXCLUDED_TAG`) and labelled pool spectra whose label is positive
+    (:data:`CONFIRMED_TAG`: confirmed finds, kept in the candidate list).
 
     The labelled set (thousands of ids) is a side input held by every worker; the pool
-    streams past it.
+    streams past it. Every record gets the :data:`records.CANDIDATE_COLUMNS`.
     """
     return scored | "ExcludeLabelled" >> beam.ParDo(
-        _separate_labelled, beam.pvalue.AsDict(labelled_ids)
-    ).with_outputs(EXCLUDED_TAG, main="unlabelled")
+        _separate_labelled,
+        beam.pvalue.AsDict(labelled_ids),
+        class_names=tuple(class_names),
+        positive=frozenset(positive_classes),
+    ).with_outputs(EXCLUDED_TAG, CONFIRMED_TAG, main="unlabelled")
 
 
 def _is_positive(record: dict, positive_classes: frozenset) -> bool:
@@ -259,12 +277,15 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _candidate_line(record: dict) -> str:
-    return records.csv_text([records.csv_row(record)]).rstrip("\n")
+    return records.csv_text([records.csv_row(record, extra=records.CANDIDATE_COLUMNS)]).rstrip("\n")
 
 
 def write_candidates(candidates, path_prefix: str, class_names):
-    """All predicted positives as one CSV file with a header, written by the workers."""
-    header = records.csv_text([records.csv_columns(class_names, with_role=False)]).rstrip("\n")
+    """The candidate list as one CSV file with a header, written by the workers: the
+    predicted positives and the confirmed finds, told apart by :data:`records.STATUS`."""
+    header = records.csv_text(
+        [records.csv_columns(class_names, with_role=False, extra=records.CANDIDATE_COLUMNS)]
+    ).rstrip("\n")
     return (
         candidates
         | "CandidateCsv" >> beam.Map(_candidate_line)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 
@@ -95,6 +96,11 @@ def pool(tmp_path_factory):
     return scores, table
 
 
+def _given_label(spectrum_id: str) -> int:
+    """The label a labeller gave a spectrum of the ``labelled`` fixture (all classes occur)."""
+    return int(hashlib.md5(spectrum_id.encode()).hexdigest(), 16) % len(DEFAULT_CLASSES)
+
+
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory, pool):
     """A labelled Examples artifact: 60 pool ids over two splits, plus ids not in the pool."""
@@ -114,6 +120,9 @@ def labelled(tmp_path_factory, pool):
                         feature={
                             features.SPECTRUM_ID: _bytes_feature(spectrum_id),
                             features.FLUX: _float_feature(np.zeros(140)),
+                            features.LABEL: tf.train.Feature(
+                                int64_list=tf.train.Int64List(value=[_given_label(spectrum_id)])
+                            ),
                         }
                     )
                 )
@@ -258,22 +267,38 @@ def test_performance_sample_is_capped_by_the_number_of_positives(pool, tmp_path)
     assert len(candidates) == n_double_peak
 
 
-def test_candidates_are_all_unlabelled_predicted_positives(entropy_run, pool, labelled):
+def test_candidates_are_the_unlabelled_predicted_positives_and_the_confirmed_finds(
+    entropy_run, pool, labelled
+):
     _, table = pool
     _, labelled_ids = labelled
     rows = _csv(os.path.join(entropy_run["candidates"].uri, "candidates.csv"))
-    expected = {
+    predicted = {
         i
         for i, label in zip(table["id"], table["label"], strict=True)
         if DEFAULT_CLASSES[label] in POSITIVE and i not in labelled_ids
     }
-    assert len(rows) == len(expected)
-    assert {row["spectrum_id"] for row in rows} == expected
+    # Labelled pool spectra whose label is positive stay in the list, whatever the model
+    # now predicts; labelled ids outside the pool (the Ondřejov set) never appear.
+    confirmed = {
+        i: DEFAULT_CLASSES[_given_label(i)]
+        for i in labelled_ids
+        if DEFAULT_CLASSES[_given_label(i)] in POSITIVE
+    }
+    assert confirmed and predicted
+    by_status = {}
+    for row in rows:
+        by_status.setdefault(row["status"], {})[row["spectrum_id"]] = row["confirmed_label"]
+    assert set(by_status["predicted"]) == predicted
+    assert set(by_status["predicted"].values()) == {""}
+    assert by_status["confirmed"] == confirmed
+    assert len(rows) == len(predicted) + len(confirmed)
     assert list(rows[0])[:3] == ["spectrum_id", "designation", "ra"]
     assert {f"p_{name}" for name in DEFAULT_CLASSES} <= set(rows[0])
 
     for artifact in entropy_run.values():
-        assert artifact.get_int_custom_property("num_candidates") == len(expected)
+        assert artifact.get_int_custom_property("num_candidates") == len(predicted)
+        assert artifact.get_int_custom_property("num_confirmed") == len(confirmed)
         assert artifact.get_int_custom_property("query_size") == 100
         assert artifact.get_int_custom_property("performance_sample_size") == 30
         assert artifact.get_int_custom_property("num_scored") == N_POOL

@@ -20,7 +20,7 @@ from tests.labels.round_files import sampler_row
 
 #: spectrum id -> (label, subtype) of the simulated pool.
 TRUTH = {
-    "q0": ("emission", "be-single"),  # labelled positive in round 0: left the candidates
+    "q0": ("emission", "be-single"),  # labelled positive in round 0: a confirmed find
     "q1": ("other", "FGK"),
     "c1": ("emission", "be-single"),
     "c2": ("double-peak", "be-double"),
@@ -71,9 +71,11 @@ def finished_round(tmp_path):
     folder.mkdir(parents=True)
     _write_json(folder / "summary.json", {"round": 1, "sampling": {"num_candidates": 4}})
     with open(folder / "candidates.csv", "w", newline="") as fh:
+        # As the sampler writes it: the predicted candidates and the confirmed find q0.
         writer = csv.writer(fh)
-        writer.writerow(["spectrum_id", "predicted_class"])
-        writer.writerows([sid, "emission"] for sid in CANDIDATES)
+        writer.writerow(["spectrum_id", "predicted_class", "status", "confirmed_label"])
+        writer.writerows([sid, "emission", "predicted", ""] for sid in CANDIDATES)
+        writer.writerow(["q0", "other", "confirmed", "emission"])
     rows = [
         sampler_row(sid, role="performance", rank=i + 1, probabilities=[0.2, 0.7, 0.1])
         for i, sid in enumerate(CANDIDATES)
@@ -108,9 +110,9 @@ def test_history_records_the_recall_estimate_and_recall_by_subtype(finished_roun
     assert saved == history and [h["round"] for h in saved] == [1]
     record = saved[0]
 
-    # 3 true positives among the candidates; missed: n2 and b1 among the predicted
-    # negatives, and q0, labelled in round 0 and so no candidate.
-    truth_recall = 3 / 6
+    # 3 true positives among the predicted candidates and q0, confirmed in round 0, in
+    # the list; missed: n2 and b1 among the predicted negatives.
+    truth_recall = 4 / 6
     assert record["simulated"]["recall"] == pytest.approx(truth_recall)
     estimate = record["estimated_recall"]
     assert {"value", "lower", "upper", "n"} <= set(estimate)
@@ -119,11 +121,11 @@ def test_history_records_the_recall_estimate_and_recall_by_subtype(finished_roun
     assert estimate["value"] == pytest.approx(truth_recall)
     assert estimate["lower"] == pytest.approx(truth_recall)
     assert estimate["upper"] == pytest.approx(truth_recall)
-    assert estimate["false_negatives"] == 3 and estimate["known_missed"] == 1
+    assert estimate["false_negatives"] == 2 and estimate["known_found"] == 1
 
     assert record["simulated"]["recall_by_subtype"] == {
         "be-double": 0.5,
-        "be-single": 0.5,
+        "be-single": 1.0,
         "be-weak": 0.0,
         "dme": 1.0,
     }
