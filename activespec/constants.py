@@ -35,3 +35,8 @@ DEFAULT_RECALL_SAMPLE_SIZE = 30
 #: Inner bounds of the recall sample's strata on the positive score s (the summed
 #: probability of the positive classes): s < 0.01, 0.01-0.05, 0.05-0.2, 0.2-0.5, >= 0.5.
 DEFAULT_RECALL_STRATA: tuple[float, ...] = (0.01, 0.05, 0.2, 0.5)
+#: Stochastic forward passes (MC dropout) per pool spectrum of the ``bald`` strategy.
+DEFAULT_MC_PASSES = 10
+#: The ``diverse_entropy`` strategy clusters the ``DEFAULT_DIVERSITY_FACTOR * query_size``
+#: most uncertain spectra into ``query_size`` clusters and queries the most uncertain of each.
+DEFAULT_DIVERSITY_FACTOR = 5

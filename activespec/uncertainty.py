@@ -9,13 +9,17 @@ Conventions (Settles 2009, "Active Learning Literature Survey"):
 * :func:`entropy` -- Shannon entropy in nats; higher means less sure.
 * :func:`margin` -- difference of the two largest probabilities; lower means less sure.
 * :func:`least_confidence` -- ``1 - max p``; higher means less sure.
+* :func:`bald` -- of ``T`` Monte Carlo dropout passes ``[T, N, C]``: the mutual information
+  between the prediction and the network's weights (Houlsby et al. 2011, "Bayesian Active
+  Learning by Disagreement"; Gal, Islam & Ghahramani 2017), in nats; higher means the
+  passes disagree, i.e. a label would teach the model most.
 """
 
 import numpy as np
 
 from activespec import errors
 
-__all__ = ["entropy", "least_confidence", "margin"]
+__all__ = ["bald", "entropy", "least_confidence", "margin"]
 
 
 def _as_probability_matrix(probabilities) -> np.ndarray:
@@ -117,3 +121,42 @@ def least_confidence(probabilities):
     """
     p = _as_probability_matrix(probabilities)
     return _match_input_rank(1.0 - p.max(axis=1), probabilities)
+
+
+def bald(pass_probabilities):
+    """BALD score of Monte Carlo dropout passes: ``H(mean_t p_t) - mean_t H(p_t)``.
+
+    Parameters
+    ----------
+    pass_probabilities : array-like, shape [T, N, C] or [T, C]
+        Class probabilities of ``T >= 1`` stochastic forward passes (dropout active) of
+        ``N`` spectra.
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        The mutual information per spectrum, shape ``[N]`` (a scalar for ``[T, C]``), in
+        nats, between 0 (every pass agrees) and ``ln C``. Rounding can make the
+        difference slightly negative; it is clipped at 0, as the exported
+        ``predict_flux_mc`` signature does.
+
+    Raises
+    ------
+    activespec.errors.WrongShapeError
+        If the input is not ``T`` passes of one or more vectors of at least two classes.
+    activespec.errors.RejectedSpectrum
+        If the input contains NaN or infinite values.
+    """
+    p = np.asarray(pass_probabilities, dtype=np.float64)
+    single = p.ndim == 2
+    if single:
+        p = p[:, np.newaxis, :]
+    if p.ndim != 3 or p.shape[0] < 1 or p.shape[2] < 2:
+        raise errors.WrongShapeError(
+            "pass probabilities must have shape [T, N, C] with T >= 1 and C >= 2, "
+            f"got {np.shape(pass_probabilities)}"
+        )
+    n_passes, n_rows, n_classes = p.shape
+    per_pass = np.asarray(entropy(p.reshape(-1, n_classes))).reshape(n_passes, n_rows)
+    values = np.clip(np.asarray(entropy(p.mean(axis=0))) - per_pass.mean(axis=0), 0.0, None)
+    return values[0] if single else values

@@ -13,6 +13,31 @@ Outputs: ``probabilities`` float32 ``[B, C]``, ``class_names`` string ``[B, C]``
 names repeated per row, so a Serving client needs no side file) and ``predicted_class``
 string ``[B]``.
 
+Two more signatures serve the query strategies beyond entropy (the pool scorer calls them
+only when the configured strategy needs them); both return the outputs above as well, so
+one call per batch gives everything:
+
+``predict_flux_mc``
+    inputs ``flux``, ``passes`` (int32 scalar, >= 1) and ``seed`` (int64 scalar). Monte
+    Carlo dropout (Gal & Ghahramani 2016): the layers up to the first dropout run once in
+    inference mode; the rest runs ``passes`` times with the dropout layers active and
+    every other layer (BatchNormalization included) in inference mode. The masks are
+    *consistent* (Kirsch et al. 2019): pass ``t`` uses the same masks for every spectrum,
+    drawn by a stateless generator from ``(seed, t)``, so a spectrum's scores do not depend
+    on the batch it is in and are reproducible for a seed. Extra outputs:
+    ``mean_probabilities`` float32 ``[B, C]`` (the mean over passes) and ``bald`` float32
+    ``[B]``, the mutual information between the prediction and the weights
+    ``H(mean_t p_t) - mean_t H(p_t)`` in nats (Houlsby et al. 2011), clipped at 0.
+``embed_flux``
+    input ``flux``. Extra output ``embedding`` float32 ``[B, D]``: the input of the output
+    layer (for the published CNN the 512 activations of the last dense layer), in
+    inference mode.
+
+Both need the network to be a chain of layers, each feeding the next (as
+:func:`models.cnn.build_cnn` builds it) with only plain ``Dropout`` as stochastic layers;
+another network is exported without them (logged), and the strategies needing them then
+refuse it with a clear error.
+
 Next to the graph, ``assets.extra/`` (copied by the Pusher, ignored by the graph) holds
 
 ``activespec_model.json``
@@ -29,6 +54,7 @@ by TFMA to detect Keras models) works as well as ``tf.saved_model.load``.
 """
 
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 
@@ -50,13 +76,22 @@ __all__ = [
     "EXAMPLES_INPUT",
     "METADATA_FILE",
     "METADATA_FORMAT_VERSION",
+    "BALD_KEY",
+    "EMBEDDING_KEY",
+    "EMBED_FLUX_SIGNATURE",
+    "MC_PASSES_INPUT",
+    "MC_SEED_INPUT",
+    "MEAN_PROBABILITIES_KEY",
     "PREDICTED_CLASS_KEY",
+    "PREDICT_FLUX_MC_SIGNATURE",
     "PREDICT_FLUX_SIGNATURE",
     "PROBABILITIES_KEY",
     "SERVING_SIGNATURE",
     "WARMUP_FILE",
     "WARMUP_MODEL_NAME",
     "export_serving_model",
+    "layer_chain",
+    "mc_dropout_keep_mask",
     "model_metadata",
     "warmup_flux",
     "warmup_prediction_logs",
@@ -68,6 +103,15 @@ EXAMPLES_INPUT = "examples"
 PROBABILITIES_KEY = "probabilities"
 CLASS_NAMES_KEY = "class_names"
 PREDICTED_CLASS_KEY = "predicted_class"
+#: Monte Carlo dropout signature, its extra inputs and outputs.
+PREDICT_FLUX_MC_SIGNATURE = "predict_flux_mc"
+MC_PASSES_INPUT = "passes"
+MC_SEED_INPUT = "seed"
+MEAN_PROBABILITIES_KEY = "mean_probabilities"
+BALD_KEY = "bald"
+#: Embedding signature and its extra output.
+EMBED_FLUX_SIGNATURE = "embed_flux"
+EMBEDDING_KEY = "embedding"
 
 # ASSETS_EXTRA_DIR and METADATA_FILE are defined in activespec.model_metadata (read there
 # without TensorFlow by the labelling page).
@@ -77,6 +121,8 @@ METADATA_FORMAT_VERSION = 1
 WARMUP_FILE = "tf_serving_warmup_requests"
 #: ``model_spec.name`` of the warm-up requests (TF Serving ignores it during warm-up).
 WARMUP_MODEL_NAME = "activespec"
+
+_LOG = logging.getLogger(__name__)
 
 
 def _check_model(model: tf_keras.Model, class_names: Sequence[str], n_points: int) -> None:
@@ -117,7 +163,27 @@ def _as_preprocess_config(
     return config
 
 
-def model_metadata(class_names: Sequence[str], preprocessing: PreprocessConfig) -> dict:
+def _signature_inputs(uncertainty_signatures: bool) -> dict:
+    """The ``signatures`` entry of the metadata: each signature's input name(s)."""
+    signatures = {
+        SERVING_SIGNATURE: {"input": EXAMPLES_INPUT},
+        PREDICT_FLUX_SIGNATURE: {"input": features.FLUX},
+    }
+    if uncertainty_signatures:
+        signatures[PREDICT_FLUX_MC_SIGNATURE] = {
+            "input": features.FLUX,
+            "scalar_inputs": [MC_PASSES_INPUT, MC_SEED_INPUT],
+        }
+        signatures[EMBED_FLUX_SIGNATURE] = {"input": features.FLUX}
+    return signatures
+
+
+def model_metadata(
+    class_names: Sequence[str],
+    preprocessing: PreprocessConfig,
+    *,
+    uncertainty_signatures: bool = True,
+) -> dict:
     """The content of ``assets.extra/activespec_model.json``.
 
     Parameters
@@ -126,6 +192,8 @@ def model_metadata(class_names: Sequence[str], preprocessing: PreprocessConfig) 
         Class names in output order.
     preprocessing : activespec.preprocessing.PreprocessConfig
         Settings the training vectors were made with.
+    uncertainty_signatures : bool
+        Whether the model has the ``predict_flux_mc`` and ``embed_flux`` signatures.
 
     Returns
     -------
@@ -141,10 +209,7 @@ def model_metadata(class_names: Sequence[str], preprocessing: PreprocessConfig) 
         "n_points": preprocessing.n_points,
         "preprocessing": preprocessing.to_dict(),
         "preprocessing_fingerprint": preprocessing.fingerprint(),
-        "signatures": {
-            SERVING_SIGNATURE: {"input": EXAMPLES_INPUT},
-            PREDICT_FLUX_SIGNATURE: {"input": features.FLUX},
-        },
+        "signatures": _signature_inputs(uncertainty_signatures),
     }
 
 
@@ -233,6 +298,156 @@ def warmup_prediction_logs(flux: np.ndarray) -> list[prediction_log_pb2.Predicti
     return logs
 
 
+#: Stochastic layers the MC dropout signature cannot reproduce (only plain Dropout is).
+_UNSUPPORTED_STOCHASTIC = (
+    tf_keras.layers.SpatialDropout1D,
+    tf_keras.layers.SpatialDropout2D,
+    tf_keras.layers.SpatialDropout3D,
+    tf_keras.layers.GaussianDropout,
+    tf_keras.layers.GaussianNoise,
+    tf_keras.layers.AlphaDropout,
+)
+
+
+def layer_chain(model: tf_keras.Model) -> list[tf_keras.layers.Layer] | None:
+    """The model's layers in call order, when each feeds exactly the next one.
+
+    Parameters
+    ----------
+    model : tf_keras.Model
+        A functional model with one input and one output.
+
+    Returns
+    -------
+    list of tf_keras.layers.Layer or None
+        The layers after the input layer, the last one producing the output; None when
+        the model is not such a chain, or holds a stochastic layer other than a plain
+        ``Dropout`` without ``noise_shape`` (the uncertainty signatures then are not
+        exported).
+    """
+    try:
+        inputs, outputs = model.inputs, model.outputs
+    except AttributeError:  # a subclassed model has no graph of layers
+        return None
+    if not inputs or not outputs or len(inputs) != 1 or len(outputs) != 1:
+        return None
+    chain = [layer for layer in model.layers if not isinstance(layer, tf_keras.layers.InputLayer)]
+    previous = inputs[0]
+    for layer in chain:
+        if isinstance(layer, _UNSUPPORTED_STOCHASTIC):
+            return None
+        if isinstance(layer, tf_keras.layers.Dropout) and layer.noise_shape is not None:
+            return None
+        if len(layer.inbound_nodes) != 1 or layer.input is not previous:
+            return None
+        previous = layer.output
+    if not chain or previous is not outputs[0]:
+        return None
+    return chain
+
+
+def _is_dropout(layer) -> bool:
+    return isinstance(layer, tf_keras.layers.Dropout)
+
+
+def _inference(layers, x: tf.Tensor) -> tf.Tensor:
+    """Apply ``layers`` in order, every one in inference mode."""
+    for layer in layers:
+        x = layer(x, training=False)
+    return x
+
+
+def mc_dropout_keep_mask(shape, rate: float, seed, pass_index, dropout_index) -> tf.Tensor:
+    """The keep mask of one dropout layer in one Monte Carlo pass (float32, 0 or 1).
+
+    The same for every spectrum of every batch (consistent MC dropout): a stateless
+    uniform draw of ``shape`` (the layer's input shape without the batch axis) with the
+    seed ``(seed, pass_index * 1000 + dropout_index)``, kept where it is >= ``rate``.
+
+    Parameters
+    ----------
+    shape : sequence of int or 1-D int tensor
+    rate : float
+        The layer's dropout rate.
+    seed, pass_index, dropout_index : int or scalar int tensor
+        The signature's seed, the pass (0-based) and the dropout layer's position among
+        the dropout layers (0-based).
+    """
+    stateless_seed = tf.stack(
+        [
+            tf.cast(seed, tf.int64),
+            tf.cast(pass_index, tf.int64) * 1000 + tf.cast(dropout_index, tf.int64),
+        ]
+    )
+    uniform = tf.random.stateless_uniform(shape, seed=stateless_seed, dtype=tf.float32)
+    return tf.cast(uniform >= rate, tf.float32)
+
+
+def _entropy(probabilities: tf.Tensor) -> tf.Tensor:
+    """Shannon entropy in nats of each row (0 log 0 = 0)."""
+    return -tf.reduce_sum(tf.math.xlogy(probabilities, probabilities), axis=-1)
+
+
+def _split_at_first_dropout(chain: list) -> tuple[list, list]:
+    """(layers run once, layers run every pass): the head starts at the first dropout."""
+    for index, layer in enumerate(chain):
+        if _is_dropout(layer):
+            return chain[:index], chain[index:]
+    return chain[:-1], chain[-1:]
+
+
+def _mc_dropout(chain: list, flux: tf.Tensor, passes: tf.Tensor, seed: tf.Tensor):
+    """Inference probabilities, MC mean probabilities and BALD of a batch (see the module doc)."""
+    trunk, head = _split_at_first_dropout(chain)
+    hidden = _inference(trunk, flux)
+    probabilities = tf.cast(_inference(head, hidden), tf.float32)
+
+    def one_pass(pass_index):
+        x = hidden
+        dropout_index = 0
+        for layer in head:
+            if _is_dropout(layer):
+                if layer.rate > 0.0:
+                    mask = mc_dropout_keep_mask(
+                        tf.shape(x)[1:], layer.rate, seed, pass_index, dropout_index
+                    )
+                    x = x * tf.cast(mask, x.dtype) / tf.cast(1.0 - layer.rate, x.dtype)
+                dropout_index += 1
+            else:
+                x = layer(x, training=False)
+        return tf.cast(x, tf.float32)
+
+    def body(pass_index, sum_p, sum_entropy):
+        p = one_pass(pass_index)
+        return pass_index + 1, sum_p + p, sum_entropy + _entropy(p)
+
+    check = tf.debugging.assert_positive(passes, message="passes must be >= 1")
+    with tf.control_dependencies([check]):
+        passes = tf.identity(passes)
+    _, sum_p, sum_entropy = tf.while_loop(
+        lambda pass_index, *_: pass_index < passes,
+        body,
+        (
+            tf.constant(0, tf.int32),
+            tf.zeros_like(probabilities),
+            tf.zeros_like(probabilities[:, 0]),
+        ),
+    )
+    n = tf.cast(passes, tf.float32)
+    mean_p = sum_p / n
+    bald = tf.maximum(_entropy(mean_p) - sum_entropy / n, 0.0)
+    return probabilities, mean_p, bald
+
+
+def _embedding(chain: list, flux: tf.Tensor):
+    """Inference probabilities and the output layer's input, flattened to ``[B, D]``."""
+    hidden = _inference(chain[:-1], flux)
+    probabilities = tf.cast(chain[-1](hidden, training=False), tf.float32)
+    width = int(np.prod(hidden.shape[1:]))  # static: the layers' shapes are known
+    embedding = tf.reshape(hidden, [-1, width])
+    return probabilities, tf.cast(embedding, tf.float32)
+
+
 def _write_assets_extra(export_dir: str, metadata: dict, warmup_spectra: np.ndarray) -> None:
     assets_extra = os.path.join(export_dir, ASSETS_EXTRA_DIR)
     tf.io.gfile.makedirs(assets_extra)
@@ -252,7 +467,8 @@ def export_serving_model(
     preprocessing: PreprocessConfig | Mapping | None = None,
 ) -> str:
     """Write ``model`` as a SavedModel with the ``serving_default`` and ``predict_flux``
-    signatures, its metadata and TF Serving warm-up requests.
+    signatures (and ``predict_flux_mc`` and ``embed_flux`` for a chain of layers, see the
+    module doc), its metadata and TF Serving warm-up requests.
 
     Parameters
     ----------
@@ -287,14 +503,16 @@ def export_serving_model(
     names = tf.constant(class_names, dtype=tf.string)
     flux_spec = {features.FLUX: tf.io.FixedLenFeature([n_points], tf.float32)}
 
-    def outputs(flux: tf.Tensor) -> dict[str, tf.Tensor]:
-        probabilities = model(flux, training=False)
+    def named(probabilities: tf.Tensor) -> dict[str, tf.Tensor]:
         batch = tf.shape(probabilities)[0]
         return {
             PROBABILITIES_KEY: tf.cast(probabilities, tf.float32),
             CLASS_NAMES_KEY: tf.tile(names[tf.newaxis, :], tf.stack([batch, 1])),
             PREDICTED_CLASS_KEY: tf.gather(names, tf.argmax(probabilities, axis=-1)),
         }
+
+    def outputs(flux: tf.Tensor) -> dict[str, tf.Tensor]:
+        return named(model(flux, training=False))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
     def serve_examples(examples):
@@ -309,6 +527,37 @@ def export_serving_model(
         SERVING_SIGNATURE: serve_examples.get_concrete_function(),
         PREDICT_FLUX_SIGNATURE: predict_flux.get_concrete_function(),
     }
+    chain = layer_chain(model)
+    if chain is None:
+        _LOG.warning(
+            "Model %s is not a chain of layers with plain Dropout only: exporting it without "
+            "the %s and %s signatures (the bald and diverse_entropy strategies need them)",
+            model.name,
+            PREDICT_FLUX_MC_SIGNATURE,
+            EMBED_FLUX_SIGNATURE,
+        )
+    else:
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None, n_points], tf.float32, name=features.FLUX),
+                tf.TensorSpec([], tf.int32, name=MC_PASSES_INPUT),
+                tf.TensorSpec([], tf.int64, name=MC_SEED_INPUT),
+            ]
+        )
+        def predict_flux_mc(flux, passes, seed):
+            probabilities, mean_p, bald = _mc_dropout(chain, flux, passes, seed)
+            return {**named(probabilities), MEAN_PROBABILITIES_KEY: mean_p, BALD_KEY: bald}
+
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, n_points], tf.float32, name=features.FLUX)]
+        )
+        def embed_flux(flux):
+            probabilities, embedding = _embedding(chain, flux)
+            return {**named(probabilities), EMBEDDING_KEY: embedding}
+
+        signatures[PREDICT_FLUX_MC_SIGNATURE] = predict_flux_mc.get_concrete_function()
+        signatures[EMBED_FLUX_SIGNATURE] = embed_flux.get_concrete_function()
     # Optimizer slots double the size and are useless for serving.
     model.save(
         export_dir,
@@ -319,7 +568,7 @@ def export_serving_model(
     )
     _write_assets_extra(
         export_dir,
-        model_metadata(class_names, preprocess_config),
+        model_metadata(class_names, preprocess_config, uncertainty_signatures=chain is not None),
         warmup_flux(preprocess_config),
     )
     return export_dir

@@ -22,16 +22,20 @@ import numpy as np
 import tensorflow as tf
 
 from activespec import errors
+from activespec.constants import DEFAULT_MC_PASSES
 from activespec.model_metadata import TFX_SERVING_SUBDIR
 from activespec.preprocessing import PreprocessConfig
 from models import export, features
 
 __all__ = [
+    "DEFAULT_MC_PASSES",
     "ModelLoadError",
     "ServingModel",
     "load_model_dir",
     "read_model_metadata",
+    "require_signatures",
     "resolve_saved_model_dir",
+    "saved_model_signature_names",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -123,6 +127,39 @@ class ServingModel:
     def _signature(self, name: str):
         return self._saved_model.signatures[name]
 
+    def has_signature(self, name: str) -> bool:
+        """Whether the SavedModel has the signature ``name`` (e.g. ``predict_flux_mc``)."""
+        return name in self._saved_model.signatures
+
+    def require_signatures(self, names: Sequence[str], purpose: str) -> None:
+        """Raise :class:`ModelLoadError` naming the missing signatures and ``purpose``."""
+        require_signatures(self.path, self._saved_model.signatures.keys(), names, purpose)
+
+    def _checked_flux(self, flux: np.ndarray) -> np.ndarray:
+        flux = np.asarray(flux, dtype=np.float32)
+        if flux.ndim != 2 or flux.shape[1] != self.n_points:
+            raise errors.WrongShapeError(
+                f"flux must have shape [N, {self.n_points}], got {list(flux.shape)}"
+            )
+        bad_rows = np.flatnonzero(~np.isfinite(flux).all(axis=1))
+        if bad_rows.size:
+            raise errors.RejectedSpectrum(
+                f"flux has NaN or infinite values in {bad_rows.size} row(s), first {bad_rows[:5].tolist()}",
+                code="non-finite-flux",
+            )
+        return flux
+
+    def _call_batched(self, name: str, flux: np.ndarray, batch_size: int, **scalars) -> dict:
+        """Run signature ``name`` over ``flux`` in batches; outputs concatenated by key."""
+        signature = self._signature(name)
+        constants = {key: tf.constant(value) for key, value in scalars.items()}
+        chunks: dict[str, list] = {}
+        for start in range(0, flux.shape[0], batch_size):
+            batch = tf.constant(flux[start : start + batch_size])
+            for key, value in signature(**{features.FLUX: batch}, **constants).items():
+                chunks.setdefault(key, []).append(value.numpy())
+        return {key: np.concatenate(values, axis=0) for key, values in chunks.items()}
+
     def predict_flux(self, flux: np.ndarray, *, batch_size: int = 2048) -> np.ndarray:
         """Class probabilities of preprocessed spectra.
 
@@ -145,17 +182,7 @@ class ServingModel:
         activespec.errors.RejectedSpectrum
             If ``flux`` contains NaN or infinite values.
         """
-        flux = np.asarray(flux, dtype=np.float32)
-        if flux.ndim != 2 or flux.shape[1] != self.n_points:
-            raise errors.WrongShapeError(
-                f"flux must have shape [N, {self.n_points}], got {list(flux.shape)}"
-            )
-        bad_rows = np.flatnonzero(~np.isfinite(flux).all(axis=1))
-        if bad_rows.size:
-            raise errors.RejectedSpectrum(
-                f"flux has NaN or infinite values in {bad_rows.size} row(s), first {bad_rows[:5].tolist()}",
-                code="non-finite-flux",
-            )
+        flux = self._checked_flux(flux)
         if flux.shape[0] == 0:
             return np.zeros((0, self.n_classes), dtype=np.float32)
         signature = self._signature(export.PREDICT_FLUX_SIGNATURE)
@@ -166,6 +193,95 @@ class ServingModel:
             for start in range(0, flux.shape[0], batch_size)
         ]
         return np.concatenate(chunks, axis=0)
+
+    def predict_flux_mc(
+        self,
+        flux: np.ndarray,
+        *,
+        passes: int = DEFAULT_MC_PASSES,
+        seed: int = 0,
+        batch_size: int = 2048,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Monte Carlo dropout scores of preprocessed spectra (``predict_flux_mc``).
+
+        Parameters
+        ----------
+        flux : numpy.ndarray, shape [N, n_points]
+        passes : int
+            Stochastic forward passes (>= 1); the cost of the dropout head grows with it.
+        seed : int
+            Fixes the dropout masks (the same for every spectrum in a pass).
+        batch_size : int
+
+        Returns
+        -------
+        probabilities : numpy.ndarray, shape [N, C], float32
+            Inference-mode probabilities, as :meth:`predict_flux`.
+        mean_probabilities : numpy.ndarray, shape [N, C], float32
+            Mean over the passes.
+        bald : numpy.ndarray, shape [N], float32
+            Mutual information between prediction and weights, in nats.
+
+        Raises
+        ------
+        ModelLoadError
+            If the model was exported without the signature (older activespec, or a
+            network that is not a chain of layers).
+        activespec.errors.ConfigError
+            If ``passes`` < 1.
+        """
+        self.require_signatures([export.PREDICT_FLUX_MC_SIGNATURE], "MC dropout (BALD)")
+        if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or passes < 1:
+            raise errors.ConfigError(f"passes must be an integer >= 1, got {passes!r}")
+        flux = self._checked_flux(flux)
+        if flux.shape[0] == 0:
+            empty = np.zeros((0, self.n_classes), dtype=np.float32)
+            return empty, empty.copy(), np.zeros(0, np.float32)
+        out = self._call_batched(
+            export.PREDICT_FLUX_MC_SIGNATURE,
+            flux,
+            batch_size,
+            **{
+                export.MC_PASSES_INPUT: np.int32(passes),
+                export.MC_SEED_INPUT: np.int64(seed),
+            },
+        )
+        return (
+            out[export.PROBABILITIES_KEY],
+            out[export.MEAN_PROBABILITIES_KEY],
+            out[export.BALD_KEY],
+        )
+
+    def embed_flux(
+        self, flux: np.ndarray, *, batch_size: int = 2048
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and embeddings (the output layer's input) of preprocessed spectra.
+
+        Returns
+        -------
+        probabilities : numpy.ndarray, shape [N, C], float32
+        embedding : numpy.ndarray, shape [N, D], float32
+            For the published CNN the 512 activations of the last dense layer.
+
+        Raises
+        ------
+        ModelLoadError
+            If the model was exported without the ``embed_flux`` signature.
+        """
+        self.require_signatures([export.EMBED_FLUX_SIGNATURE], "embeddings (diverse_entropy)")
+        flux = self._checked_flux(flux)
+        if flux.shape[0] == 0:
+            dim = (
+                self._signature(export.EMBED_FLUX_SIGNATURE)
+                .structured_outputs[export.EMBEDDING_KEY]
+                .shape[-1]
+            )
+            return (
+                np.zeros((0, self.n_classes), dtype=np.float32),
+                np.zeros((0, dim or 0), dtype=np.float32),
+            )
+        out = self._call_batched(export.EMBED_FLUX_SIGNATURE, flux, batch_size)
+        return out[export.PROBABILITIES_KEY], out[export.EMBEDDING_KEY]
 
     def predict_examples(self, examples: Sequence[bytes], *, batch_size: int = 2048) -> np.ndarray:
         """Class probabilities of serialized ``tf.Example`` records (``flux`` parsed in-graph).
@@ -191,6 +307,57 @@ class ServingModel:
             for start in range(0, len(examples), batch_size)
         ]
         return np.concatenate(chunks, axis=0)
+
+
+def require_signatures(path: str, available, names: Sequence[str], purpose: str) -> None:
+    """Raise :class:`ModelLoadError` when a SavedModel lacks signatures ``purpose`` needs.
+
+    Parameters
+    ----------
+    path : str
+        The SavedModel directory (for the message).
+    available : iterable of str
+        Its signature names.
+    names : sequence of str
+        The signatures needed.
+    purpose : str
+        What needs them, e.g. ``"the sampling strategy 'bald'"``.
+    """
+    missing = [name for name in names if name not in set(available)]
+    if missing:
+        raise ModelLoadError(
+            f"the model at {path!r} has no {', '.join(repr(n) for n in missing)} signature, "
+            f"which {purpose} needs: it was exported by an older activespec (or is not a "
+            "chain of layers with plain Dropout). Train the round again to export it "
+            "with these signatures, or use a strategy that needs only the probabilities "
+            "(entropy, margin, least_confidence, random)"
+        )
+
+
+def saved_model_signature_names(saved_model_dir: str) -> list[str]:
+    """The signature names of a SavedModel, read from ``saved_model.pb`` without loading it.
+
+    Parameters
+    ----------
+    saved_model_dir : str
+        A directory holding ``saved_model.pb`` (see :func:`resolve_saved_model_dir`).
+
+    Raises
+    ------
+    ModelLoadError
+        If the file cannot be parsed.
+    """
+    from tensorflow.python.saved_model import loader_impl
+
+    try:
+        saved_model = loader_impl.parse_saved_model(saved_model_dir)
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        raise ModelLoadError(f"SavedModel at {saved_model_dir!r} is unreadable: {error}") from error
+    names: set[str] = set()
+    for meta_graph in saved_model.meta_graphs:
+        names.update(meta_graph.signature_def.keys())
+    # The init op is stored as a signature but is not one a client can call.
+    return sorted(name for name in names if not name.startswith("__"))
 
 
 def read_model_metadata(saved_model_dir: str) -> dict | None:

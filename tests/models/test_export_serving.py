@@ -8,7 +8,7 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 import tf_keras
 
-from activespec import errors
+from activespec import errors, uncertainty
 from activespec.constants import DEFAULT_CLASSES
 from models import export, serving
 from tests.models import simulated
@@ -37,7 +37,25 @@ def spectra():
 
 def test_signatures_have_the_documented_interface(exported):
     loaded = tf.saved_model.load(exported)
-    assert set(loaded.signatures) == {"serving_default", "predict_flux"}
+    assert set(loaded.signatures) == {
+        "serving_default",
+        "predict_flux",
+        "predict_flux_mc",
+        "embed_flux",
+    }
+    mc_inputs = loaded.signatures["predict_flux_mc"].structured_input_signature[1]
+    assert mc_inputs == {
+        "flux": tf.TensorSpec([None, 140], tf.float32, name="flux"),
+        "passes": tf.TensorSpec([], tf.int32, name="passes"),
+        "seed": tf.TensorSpec([], tf.int64, name="seed"),
+    }
+    mc_outputs = loaded.signatures["predict_flux_mc"].structured_outputs
+    assert mc_outputs["bald"].shape.as_list() == [None]
+    assert mc_outputs["mean_probabilities"].shape.as_list() == [None, 3]
+    embed_outputs = loaded.signatures["embed_flux"].structured_outputs
+    assert embed_outputs["embedding"].shape.as_list() == [None, 512]
+    assert set(serving.read_model_metadata(exported)["signatures"]) == set(loaded.signatures)
+    assert sorted(serving.saved_model_signature_names(exported)) == sorted(loaded.signatures)
     serving_inputs = loaded.signatures["serving_default"].structured_input_signature[1]
     assert serving_inputs == {"examples": tf.TensorSpec([None], tf.string, name="examples")}
     flux_inputs = loaded.signatures["predict_flux"].structured_input_signature[1]
@@ -167,3 +185,140 @@ def test_loader_errors_are_typed(exported, tmp_path):
     bad[2, 17] = np.nan
     with pytest.raises(errors.RejectedSpectrum, match="1 row"):
         model.predict_flux(bad)
+
+
+def _numpy_mc_dropout(model, flux, passes, seed):
+    """Reference MC dropout of the published CNN in NumPy: the Keras trunk up to
+    ``flatten`` in inference mode, then the dense head with the documented masks."""
+    trunk = tf_keras.Model(model.inputs, model.get_layer("flatten").output)
+    hidden = trunk(flux, training=False).numpy().astype(np.float64)
+    dense = [model.get_layer(name).get_weights() for name in ("dense1", "dense2", "probabilities")]
+    rate = model.get_layer("dropout1").rate
+    per_pass = []
+    for t in range(passes):
+        x = hidden
+        for index, (weights, bias) in enumerate(dense[:2]):
+            x = np.maximum(x @ weights + bias, 0.0)
+            mask = export.mc_dropout_keep_mask([x.shape[1]], rate, seed, t, index).numpy()
+            x = x * mask / (1.0 - rate)
+        logits = x @ dense[2][0] + dense[2][1]
+        logits -= logits.max(axis=1, keepdims=True)
+        per_pass.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+    return np.stack(per_pass)
+
+
+def test_bald_signature_equals_a_numpy_reference(trained_model, exported, spectra):
+    model, _ = trained_model
+    flux, _, _ = spectra
+    loaded = serving.load_model_dir(exported)
+    probabilities, mean_p, bald = loaded.predict_flux_mc(flux, passes=7, seed=11)
+    per_pass = _numpy_mc_dropout(model, flux, 7, 11)
+    np.testing.assert_allclose(mean_p, per_pass.mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(bald, uncertainty.bald(per_pass), atol=1e-5)
+    # The inference-mode probabilities are those of predict_flux; the passes differ from them.
+    np.testing.assert_allclose(probabilities, loaded.predict_flux(flux), atol=1e-6)
+    assert np.abs(per_pass[0] - per_pass[1]).max() > 1e-3
+    assert bald.dtype == np.float32 and bald.shape == (60,) and (bald >= 0).all()
+    assert bald.max() > 0
+
+
+def test_bald_is_reproducible_for_a_seed_and_independent_of_the_batch(exported, spectra):
+    flux, _, _ = spectra
+    model = serving.load_model_dir(exported)
+    _, _, bald = model.predict_flux_mc(flux, passes=5, seed=3)
+    _, _, again = model.predict_flux_mc(flux, passes=5, seed=3, batch_size=7)
+    np.testing.assert_allclose(again, bald, atol=1e-6)
+    _, _, reversed_order = model.predict_flux_mc(flux[::-1], passes=5, seed=3)
+    np.testing.assert_allclose(reversed_order[::-1], bald, atol=1e-6)
+    _, _, other_seed = model.predict_flux_mc(flux, passes=5, seed=4)
+    assert np.abs(other_seed - bald).max() > 1e-6
+    with pytest.raises(errors.ConfigError, match="passes"):
+        model.predict_flux_mc(flux, passes=0)
+    empty = model.predict_flux_mc(np.zeros((0, 140)))
+    assert [a.shape for a in empty] == [(0, 3), (0, 3), (0,)]
+
+
+def test_embedding_is_the_last_dense_layer(trained_model, exported, spectra):
+    model, _ = trained_model
+    flux, _, _ = spectra
+    loaded = serving.load_model_dir(exported)
+    probabilities, embedding = loaded.embed_flux(flux, batch_size=16)
+    penultimate = tf_keras.Model(model.inputs, model.get_layer("dense2").output)
+    np.testing.assert_allclose(embedding, penultimate(flux, training=False).numpy(), atol=1e-5)
+    np.testing.assert_allclose(probabilities, loaded.predict_flux(flux), atol=1e-6)
+    assert embedding.shape == (60, 512)
+    assert loaded.embed_flux(np.zeros((0, 140)))[1].shape == (0, 512)
+
+
+def test_mc_dropout_keeps_batch_normalisation_in_inference_mode(tmp_path):
+    """Dense -> Dropout -> BatchNorm -> softmax: BatchNorm runs on its moving statistics in
+    every pass (in training mode it would normalise by the batch's statistics)."""
+    tf_keras.utils.set_random_seed(0)
+    layers = tf_keras.layers
+    inputs = tf_keras.Input((140,), name="flux")
+    x = layers.Dense(16, activation="relu", name="dense")(inputs)
+    x = layers.Dropout(0.3, name="dropout")(x)
+    x = layers.BatchNormalization(name="norm")(x)
+    outputs = layers.Dense(3, activation="softmax", name="probabilities")(x)
+    model = tf_keras.Model(inputs, outputs)
+    norm = model.get_layer("norm")
+    rng = np.random.default_rng(1)
+    gamma, beta = rng.uniform(0.5, 2, 16), rng.normal(size=16)
+    moving_mean, moving_var = rng.normal(size=16), rng.uniform(0.5, 3, 16)
+    norm.set_weights([gamma, beta, moving_mean, moving_var])
+    export.export_serving_model(model, str(tmp_path / "bn"), class_names=DEFAULT_CLASSES)
+    flux = rng.uniform(-1, 1, (40, 140)).astype(np.float32)
+    _, mean_p, bald = serving.load_model_dir(str(tmp_path / "bn")).predict_flux_mc(
+        flux, passes=4, seed=9
+    )
+
+    hidden = model.get_layer("dense")(flux).numpy().astype(np.float64)
+    weights, bias = model.get_layer("probabilities").get_weights()
+    per_pass = []
+    for t in range(4):
+        mask = export.mc_dropout_keep_mask([16], 0.3, 9, t, 0).numpy()
+        x = hidden * mask / 0.7
+        x = gamma * (x - moving_mean) / np.sqrt(moving_var + norm.epsilon) + beta
+        logits = x @ weights + bias
+        per_pass.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+    per_pass = np.stack(per_pass)
+    np.testing.assert_allclose(mean_p, per_pass.mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(bald, uncertainty.bald(per_pass), atol=1e-5)
+
+
+def test_a_model_exported_without_the_new_signatures_is_refused_clearly(
+    trained_model, tmp_path, monkeypatch, spectra
+):
+    """As a model exported before MC dropout existed: the plain signatures only."""
+    model, class_names = trained_model
+    monkeypatch.setattr(export, "layer_chain", lambda _model: None)
+    old = export.export_serving_model(model, str(tmp_path / "old"), class_names=class_names)
+    assert sorted(serving.saved_model_signature_names(old)) == ["predict_flux", "serving_default"]
+    loaded = serving.load_model_dir(old)
+    flux, _, _ = spectra
+    assert loaded.predict_flux(flux).shape == (60, 3)
+    with pytest.raises(serving.ModelLoadError, match="no 'predict_flux_mc' signature.*older"):
+        loaded.predict_flux_mc(flux)
+    with pytest.raises(serving.ModelLoadError, match="no 'embed_flux' signature"):
+        loaded.embed_flux(flux)
+
+
+def test_only_chains_with_plain_dropout_get_the_uncertainty_signatures():
+    from models.cnn import build_cnn
+
+    assert [type(layer).__name__ for layer in export.layer_chain(build_cnn())][-3:] == [
+        "Dense",
+        "Dropout",
+        "Dense",
+    ]
+    inputs = tf_keras.Input((140,))
+    left = tf_keras.layers.Dense(4)(inputs)
+    right = tf_keras.layers.Dense(4)(inputs)
+    branched = tf_keras.Model(
+        inputs, tf_keras.layers.Dense(3)(tf_keras.layers.Concatenate()([left, right]))
+    )
+    assert export.layer_chain(branched) is None
+    noisy = tf_keras.Sequential(
+        [tf_keras.Input((140,)), tf_keras.layers.GaussianDropout(0.2), tf_keras.layers.Dense(3)]
+    )
+    assert export.layer_chain(noisy) is None

@@ -68,3 +68,32 @@ def test_non_finite_probabilities_raise_typed_error():
     with pytest.raises(errors.RejectedSpectrum) as info:
         uncertainty.margin([[0.5, np.nan, 0.5]])
     assert info.value.code == "non-finite-probabilities"
+
+
+def test_bald_is_zero_when_passes_agree_and_maximal_when_they_disagree_confidently():
+    agree = np.tile([[0.2, 0.3, 0.5]], (6, 1))  # 6 passes, one spectrum ([T, C])
+    assert uncertainty.bald(agree) == pytest.approx(0.0, abs=1e-12)
+    # Confident but contradicting passes: all of the entropy is disagreement.
+    disagree = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert uncertainty.bald(disagree) == pytest.approx(np.log(2.0), abs=1e-12)
+    # Equally unsure passes: high entropy, no disagreement.
+    unsure = np.full((4, 2), 0.5)
+    assert uncertainty.bald(unsure) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bald_is_the_entropy_of_the_mean_minus_the_mean_entropy():
+    rng = np.random.default_rng(8)
+    passes = rng.dirichlet([0.5, 0.5, 0.5], size=(10, 300))  # [T, N, C]
+    expected = stats.entropy(passes.mean(axis=0), axis=1) - np.mean(
+        [stats.entropy(p, axis=1) for p in passes], axis=0
+    )
+    values = uncertainty.bald(passes)
+    np.testing.assert_allclose(values, expected, atol=1e-12)
+    assert values.shape == (300,) and values.min() >= 0.0
+    assert uncertainty.bald(passes[:1]) == pytest.approx(np.zeros(300), abs=1e-12)
+
+
+@pytest.mark.parametrize("bad", [[0.5, 0.5], np.zeros((2, 3, 1)), np.zeros((0, 3, 2))])
+def test_bald_refuses_wrong_shapes(bad):
+    with pytest.raises(errors.WrongShapeError):
+        uncertainty.bald(bad)
