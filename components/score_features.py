@@ -20,6 +20,13 @@ PREDICTED_CLASS = "predicted_class"
 ENTROPY = "entropy"
 MARGIN = "margin"
 LEAST_CONFIDENCE = "least_confidence"
+#: Optional scores, written only when the sampling strategy needs them (the PoolScorer's
+#: ``extra_scores``): BALD, the mutual information of Monte Carlo dropout passes (float,
+#: nats, higher = the passes disagree more), and the network's embedding (float_list, the
+#: output layer's input: 512 values for the published CNN).
+BALD = "bald"
+EMBEDDING = "embedding"
+EXTRA_SCORES = (BALD, EMBEDDING)
 
 #: Metadata copied unchanged from the pool examples.
 PASSTHROUGH = (SPECTRUM_ID, DESIGNATION, RA, DEC, SNR, SURVEY, LAYOUT, SOURCE)

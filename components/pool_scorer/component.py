@@ -9,6 +9,7 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from activespec import errors
+from activespec.constants import DEFAULT_MC_PASSES
 from components.artifact_types import PoolScores
 from components.pool_scorer import executor
 
@@ -23,6 +24,10 @@ class PoolScorerSpec(types.ComponentSpec):
         executor.CLASS_NAMES_KEY: ExecutionParameter(type=str),
         executor.SPLIT_KEY: ExecutionParameter(type=str),
         executor.BATCH_SIZE_KEY: ExecutionParameter(type=int),
+        # A JSON list of score_features.EXTRA_SCORES names; absent in older pipelines.
+        executor.EXTRA_SCORES_KEY: ExecutionParameter(type=str, optional=True),
+        executor.MC_PASSES_KEY: ExecutionParameter(type=int, optional=True),
+        executor.SEED_KEY: ExecutionParameter(type=int, optional=True),
     }
     INPUTS = {
         executor.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
@@ -38,7 +43,9 @@ class PoolScorer(base_beam_component.BaseBeamComponent):
 
     Writes, for every spectrum, the class probabilities, the predicted class and the
     uncertainty measures (entropy, margin, least confidence) together with the spectrum's
-    metadata, as gzipped TFRecords of ``tf.Example`` in a ``PoolScores`` artifact. The work
+    metadata, as gzipped TFRecords of ``tf.Example`` in a ``PoolScores`` artifact; on
+    request also the BALD score of Monte Carlo dropout passes and the network's embedding
+    (``extra_scores``, what the ``bald`` and ``diverse_entropy`` strategies rank by). The work
     runs as an Apache Beam pipeline, so any Beam runner (Direct, Dataflow, Flink, Spark)
     can score the full 4-million-spectrum pool; set it with ``with_beam_pipeline_args``.
 
@@ -64,6 +71,9 @@ class PoolScorer(base_beam_component.BaseBeamComponent):
         class_names: Sequence[str],
         split: str = "pool",
         batch_size: int = executor.DEFAULT_BATCH_SIZE,
+        extra_scores: Sequence[str] = (),
+        mc_passes: int = DEFAULT_MC_PASSES,
+        seed: int = 0,
     ):
         """Create the component.
 
@@ -81,11 +91,22 @@ class PoolScorer(base_beam_component.BaseBeamComponent):
             Name of the split to score.
         batch_size : int
             Spectra per model call.
+        extra_scores : sequence of str
+            Optional scores: ``"bald"`` (the model's ``predict_flux_mc`` signature; costs
+            ``mc_passes`` runs of the layers from the first dropout on) and/or
+            ``"embedding"`` (``embed_flux``; 512 floats per spectrum for the published CNN).
+            :func:`components.uncertainty_sampler.strategies.extra_scores_for` gives what a
+            sampling strategy needs.
+        mc_passes : int
+            Monte Carlo dropout passes of ``bald`` (>= 1).
+        seed : int
+            Fixes the dropout masks of ``bald`` (the same for every spectrum in a pass).
 
         Raises
         ------
         activespec.errors.ConfigError
-            If ``class_names``, ``split`` or ``batch_size`` is invalid.
+            If ``class_names``, ``split``, ``batch_size``, ``extra_scores`` or
+            ``mc_passes`` is invalid.
         """
         class_names = list(class_names) if not isinstance(class_names, str) else class_names
         if (
@@ -101,12 +122,20 @@ class PoolScorer(base_beam_component.BaseBeamComponent):
             raise errors.ConfigError(f"split must be a non-empty string, got {split!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise errors.ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        extra_scores = executor.check_extra_scores(extra_scores)
+        if isinstance(mc_passes, bool) or not isinstance(mc_passes, int) or mc_passes < 1:
+            raise errors.ConfigError(f"mc_passes must be an integer >= 1, got {mc_passes!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise errors.ConfigError(f"seed must be an integer, got {seed!r}")
         spec = PoolScorerSpec(
             examples=examples,
             model=model,
             class_names=json.dumps(class_names),
             split=split,
             batch_size=batch_size,
+            extra_scores=json.dumps(list(extra_scores)),
+            mc_passes=mc_passes,
+            seed=seed,
             scores=types.Channel(type=PoolScores),
         )
         super().__init__(spec=spec)

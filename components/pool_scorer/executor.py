@@ -11,6 +11,11 @@ on the flux matrix, computes the uncertainty measures of :mod:`activespec.uncert
 encodes the score records (keys in :mod:`components.score_features`) with the C++ encoder.
 Nothing of the pool is collected in the driver; the model is loaded once per worker
 process and shared between its threads.
+
+``extra_scores`` adds what a sampling strategy beyond the plain measures needs: ``bald``
+(the ``predict_flux_mc`` signature, ``mc_passes`` dropout passes with masks fixed by
+``seed``) and ``embedding`` (the ``embed_flux`` signature). Those signatures also return
+the inference-mode probabilities, so a batch still costs one model call per signature.
 """
 
 import json
@@ -32,19 +37,23 @@ from tfx.types import artifact_utils
 from tfx_bsl.coders import example_coder
 
 from activespec import errors, uncertainty
+from activespec.constants import DEFAULT_MC_PASSES
 from components import score_features
-from models import features, serving
+from models import export, features, serving
 
 __all__ = [
     "BATCH_SIZE_KEY",
     "CLASS_NAMES_KEY",
     "DEFAULT_BATCH_SIZE",
     "EXAMPLES_KEY",
+    "EXTRA_SCORES_KEY",
     "Executor",
+    "MC_PASSES_KEY",
     "METRICS_NAMESPACE",
     "MODEL_KEY",
     "SCORES_FILE_PREFIX",
     "SCORES_KEY",
+    "SEED_KEY",
     "SPLIT_KEY",
     "ScorePool",
     "score_record_batch",
@@ -57,6 +66,18 @@ SCORES_KEY = "scores"
 CLASS_NAMES_KEY = "class_names"
 SPLIT_KEY = "split"
 BATCH_SIZE_KEY = "batch_size"
+EXTRA_SCORES_KEY = "extra_scores"
+MC_PASSES_KEY = "mc_passes"
+SEED_KEY = "seed"
+
+#: The signature each optional score comes from, and what needs it (for the error message).
+_EXTRA_SCORE_SIGNATURES = {
+    score_features.BALD: (export.PREDICT_FLUX_MC_SIGNATURE, "the 'bald' sampling strategy"),
+    score_features.EMBEDDING: (
+        export.EMBED_FLUX_SIGNATURE,
+        "the 'diverse_entropy' sampling strategy",
+    ),
+}
 
 #: Spectra per model call. Large enough to amortise the per-call overhead on CPU.
 DEFAULT_BATCH_SIZE = 1024
@@ -139,10 +160,73 @@ def _one_per_row(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
     return pa.LargeListArray.from_arrays(offsets, pa.array(values, type=arrow_type))
 
 
+def check_extra_scores(extra_scores: Sequence[str]) -> tuple[str, ...]:
+    """The optional scores as a tuple in :data:`score_features.EXTRA_SCORES` order.
+
+    Raises
+    ------
+    activespec.errors.ConfigError
+        On an unknown name.
+    """
+    if isinstance(extra_scores, str):
+        raise errors.ConfigError(f"extra_scores must be a list of names, got {extra_scores!r}")
+    unknown = sorted(set(extra_scores) - set(score_features.EXTRA_SCORES))
+    if unknown:
+        raise errors.ConfigError(
+            f"extra_scores: unknown score(s) {unknown}; "
+            f"choose among {list(score_features.EXTRA_SCORES)}"
+        )
+    return tuple(name for name in score_features.EXTRA_SCORES if name in extra_scores)
+
+
+def required_signatures(extra_scores: Sequence[str]) -> dict[str, str]:
+    """Signature name -> what needs it, for the optional scores asked for."""
+    return dict(_EXTRA_SCORE_SIGNATURES[name] for name in check_extra_scores(extra_scores))
+
+
+def _check_model_signatures(model_dir: str, available, extra_scores: Sequence[str]) -> None:
+    for signature, purpose in required_signatures(extra_scores).items():
+        serving.require_signatures(model_dir, available, [signature], purpose)
+
+
+def _model_outputs(
+    model: serving.ServingModel,
+    flux: np.ndarray,
+    n_classes: int,
+    extra_scores: Sequence[str],
+    mc_passes: int,
+    seed: int,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Inference probabilities and the optional scores, one signature call per kind."""
+    extras: dict[str, np.ndarray] = {}
+    probabilities = None
+    if not len(flux):
+        probabilities = np.zeros((0, n_classes), np.float32)
+        extras = {name: np.zeros((0,), np.float32) for name in extra_scores}
+        if score_features.EMBEDDING in extras:
+            extras[score_features.EMBEDDING] = np.zeros((0, 0), np.float32)
+        return probabilities, extras
+    if score_features.BALD in extra_scores:
+        probabilities, _, extras[score_features.BALD] = model.predict_flux_mc(
+            flux, passes=mc_passes, seed=seed, batch_size=max(len(flux), 1)
+        )
+    if score_features.EMBEDDING in extra_scores:
+        embedded, extras[score_features.EMBEDDING] = model.embed_flux(
+            flux, batch_size=max(len(flux), 1)
+        )
+        probabilities = embedded if probabilities is None else probabilities
+    if probabilities is None:
+        probabilities = model.predict_flux(flux)
+    return probabilities, extras
+
+
 def score_record_batch(
     record_batch: pa.RecordBatch,
     model: serving.ServingModel,
     class_names: Sequence[str],
+    extra_scores: Sequence[str] = (),
+    mc_passes: int = DEFAULT_MC_PASSES,
+    seed: int = 0,
 ) -> tuple[pa.RecordBatch, int]:
     """Score the spectra of one decoded batch of pool records.
 
@@ -154,6 +238,13 @@ def score_record_batch(
         The exported classifier.
     class_names : sequence of str
         Class names in probability-column order.
+    extra_scores : sequence of str
+        Optional scores to add (:data:`score_features.EXTRA_SCORES`): ``bald`` and/or
+        ``embedding``.
+    mc_passes : int
+        Monte Carlo dropout passes of ``bald``.
+    seed : int
+        Fixes the dropout masks of ``bald``.
 
     Returns
     -------
@@ -162,6 +253,11 @@ def score_record_batch(
         missing pass-through values become NaN (numbers) or empty strings.
     n_rejected : int
         Records left out: no spectrum id, or flux missing, of the wrong length or not finite.
+
+    Raises
+    ------
+    models.serving.ModelLoadError
+        If ``extra_scores`` needs a signature the model was exported without.
     """
     n_rows = record_batch.num_rows
     flux, usable = _flux_matrix(_column(record_batch, features.FLUX), n_rows, model.n_points)
@@ -173,7 +269,10 @@ def score_record_batch(
     usable &= has_id
     n_usable = int(usable.sum())
 
-    probabilities = model.predict_flux(flux) if n_usable else np.zeros((0, len(class_names)))
+    extra_scores = check_extra_scores(extra_scores)
+    probabilities, extras = _model_outputs(
+        model, flux, len(class_names), extra_scores, mc_passes, seed
+    )
     probabilities = probabilities.astype(np.float32, copy=False)
     predicted = probabilities.argmax(axis=1) if n_usable else np.zeros(0, np.int64)
     names = np.array([name.encode("utf-8") for name in class_names], dtype=object)
@@ -197,6 +296,16 @@ def score_record_batch(
     ):
         values = measure(probabilities) if n_usable else np.zeros(0)
         columns[key] = _one_per_row(np.asarray(values, np.float32), pa.float32())
+    if score_features.BALD in extras:
+        bald = np.asarray(extras[score_features.BALD], np.float32)
+        columns[score_features.BALD] = _one_per_row(bald, pa.float32())
+    if score_features.EMBEDDING in extras:
+        embedding = np.asarray(extras[score_features.EMBEDDING], np.float32)
+        width = embedding.shape[1] if embedding.ndim == 2 else 0
+        columns[score_features.EMBEDDING] = pa.LargeListArray.from_arrays(
+            pa.array(np.arange(n_usable + 1, dtype=np.int64) * width),
+            pa.array(embedding.reshape(-1), type=pa.float32()),
+        )
     scores = pa.RecordBatch.from_arrays(list(columns.values()), list(columns.keys()))
     return scores, n_rows - n_usable
 
@@ -204,10 +313,21 @@ def score_record_batch(
 class _ScoreBatchFn(beam.DoFn):
     """Serialized pool records (a batch) -> serialized score records."""
 
-    def __init__(self, model_dir: str, class_names: Sequence[str], shared_handle: shared.Shared):
+    def __init__(
+        self,
+        model_dir: str,
+        class_names: Sequence[str],
+        shared_handle: shared.Shared,
+        extra_scores: Sequence[str] = (),
+        mc_passes: int = DEFAULT_MC_PASSES,
+        seed: int = 0,
+    ):
         self._model_dir = model_dir
         self._class_names = tuple(class_names)
         self._shared_handle = shared_handle
+        self._extra_scores = check_extra_scores(extra_scores)
+        self._mc_passes = mc_passes
+        self._seed = seed
         self._scored = beam.metrics.Metrics.counter(METRICS_NAMESPACE, SCORED_COUNTER)
         self._rejected = beam.metrics.Metrics.counter(METRICS_NAMESPACE, REJECTED_COUNTER)
 
@@ -221,6 +341,8 @@ class _ScoreBatchFn(beam.DoFn):
                 f"the model at {self._model_dir} predicts classes {list(self._model.class_names)}"
                 f" but the component was configured with {list(self._class_names)}"
             )
+        for signature, purpose in required_signatures(self._extra_scores).items():
+            self._model.require_signatures([signature], purpose)
         self._decoder = example_coder.ExamplesToRecordBatchDecoder(
             _input_schema().SerializeToString()
         )
@@ -228,7 +350,14 @@ class _ScoreBatchFn(beam.DoFn):
 
     def process(self, batch: list[bytes]) -> Iterable[bytes]:
         record_batch = self._decoder.DecodeBatch(list(batch))
-        scores, n_rejected = score_record_batch(record_batch, self._model, self._class_names)
+        scores, n_rejected = score_record_batch(
+            record_batch,
+            self._model,
+            self._class_names,
+            self._extra_scores,
+            self._mc_passes,
+            self._seed,
+        )
         self._scored.inc(scores.num_rows)
         if n_rejected:
             self._rejected.inc(n_rejected)
@@ -242,6 +371,9 @@ def ScorePool(  # noqa: N802 -- Beam PTransform naming convention
     model_dir: str,
     class_names: Sequence[str],
     batch_size: int = DEFAULT_BATCH_SIZE,
+    extra_scores: Sequence[str] = (),
+    mc_passes: int = DEFAULT_MC_PASSES,
+    seed: int = 0,
 ) -> beam.PCollection:
     """Score serialized pool ``tf.Example`` records with an exported model.
 
@@ -255,6 +387,10 @@ def ScorePool(  # noqa: N802 -- Beam PTransform naming convention
         Expected class names of the model, in output order.
     batch_size : int
         Records per model call.
+    extra_scores : sequence of str
+        Optional scores (``bald``, ``embedding``), see :func:`score_record_batch`.
+    mc_passes, seed : int
+        Monte Carlo dropout passes of ``bald`` and the seed of their masks.
 
     Returns
     -------
@@ -264,7 +400,10 @@ def ScorePool(  # noqa: N802 -- Beam PTransform naming convention
     return (
         serialized_examples
         | "Batch" >> beam.BatchElements(min_batch_size=batch_size, max_batch_size=batch_size)
-        | "Score" >> beam.ParDo(_ScoreBatchFn(model_dir, class_names, shared.Shared()))
+        | "Score"
+        >> beam.ParDo(
+            _ScoreBatchFn(model_dir, class_names, shared.Shared(), extra_scores, mc_passes, seed)
+        )
     )
 
 
@@ -280,6 +419,20 @@ def _parse_class_names(value: Any) -> list[str]:
     if not all(isinstance(name, str) and name for name in value) or len(set(value)) != len(value):
         raise errors.ConfigError(f"class_names must be distinct non-empty strings, got {value!r}")
     return value
+
+
+def _parse_extra_scores(value: Any) -> tuple[str, ...]:
+    """Optional scores from the execution property (a JSON list, or a list in direct calls)."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise errors.ConfigError(f"extra_scores is not a JSON list: {value!r}") from error
+    if not isinstance(value, (list, tuple)):
+        raise errors.ConfigError(f"extra_scores must be a list of names, got {value!r}")
+    return check_extra_scores(value)
 
 
 def _counter_total(result: Any, name: str) -> int | None:
@@ -322,12 +475,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output_dict : dict
             ``scores`` (one PoolScores artifact).
         exec_properties : dict
-            ``class_names`` (JSON list), ``split`` and ``batch_size``.
+            ``class_names`` (JSON list), ``split``, ``batch_size``, ``extra_scores``
+            (JSON list, optional), ``mc_passes`` and ``seed``.
 
         Raises
         ------
         activespec.errors.ConfigError
-            If the split does not exist or holds no files, or the configuration is invalid.
+            If the split does not exist or holds no files, the configuration is invalid,
+            or the model lacks a signature the optional scores need
+            (:class:`models.serving.ModelLoadError`).
         """
         self._log_startup(input_dict, output_dict, exec_properties)
         examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
@@ -338,6 +494,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         batch_size = int(exec_properties.get(BATCH_SIZE_KEY) or DEFAULT_BATCH_SIZE)
         if batch_size < 1:
             raise errors.ConfigError(f"batch_size must be positive, got {batch_size}")
+        extra_scores = _parse_extra_scores(exec_properties.get(EXTRA_SCORES_KEY))
+        mc_passes = exec_properties.get(MC_PASSES_KEY)
+        mc_passes = DEFAULT_MC_PASSES if mc_passes is None else int(mc_passes)
+        if mc_passes < 1:
+            raise errors.ConfigError(f"mc_passes must be >= 1, got {mc_passes}")
+        seed = int(exec_properties.get(SEED_KEY) or 0)
 
         try:
             split_uri = artifact_utils.get_split_uri([examples], split)
@@ -351,6 +513,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             raise errors.ConfigError(f"split {split!r} has no files in {split_uri}")
         # Fail in the driver, before workers start, if the model directory is unusable.
         model_dir = serving.resolve_saved_model_dir(model.uri)
+        if extra_scores:
+            _check_model_signatures(
+                model_dir, serving.saved_model_signature_names(model_dir), extra_scores
+            )
 
         pipeline = self._make_beam_pipeline()
         _ = (
@@ -359,7 +525,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             >> beam.io.ReadFromTFRecord(
                 input_pattern, compression_type=beam.io.filesystem.CompressionTypes.GZIP
             )
-            | "ScorePool" >> ScorePool(model_dir, class_names, batch_size)
+            | "ScorePool"
+            >> ScorePool(model_dir, class_names, batch_size, extra_scores, mc_passes, seed)
             | "WriteScores"
             >> beam.io.WriteToTFRecord(
                 os.path.join(scores.uri, SCORES_FILE_PREFIX),
@@ -381,6 +548,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         scores.set_string_custom_property(CLASS_NAMES_KEY, json.dumps(class_names))
         scores.set_string_custom_property(SPLIT_KEY, split)
         scores.set_string_custom_property("model_dir", model_dir)
+        scores.set_string_custom_property(EXTRA_SCORES_KEY, json.dumps(list(extra_scores)))
+        if score_features.BALD in extra_scores:
+            scores.set_int_custom_property(MC_PASSES_KEY, mc_passes)
         _LOG.info(
             "Scored %d spectra of split %r (%s rejected) into %s",
             num_scored,

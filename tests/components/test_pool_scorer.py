@@ -115,6 +115,73 @@ def test_scores_match_the_model_and_the_uncertainty_module(scored, pool, model_a
     assert np.median(entropy[-40:]) > np.median(entropy[:-40])
 
 
+@pytest.fixture(scope="module")
+def scored_with_extras(pool, model_artifact, tmp_path_factory):
+    examples, _, _ = pool
+    scores = _run(
+        examples,
+        model_artifact,
+        tmp_path_factory.mktemp("extras"),
+        extra_scores=json.dumps(["embedding", "bald"]),
+        mc_passes=4,
+        seed=5,
+    )
+    return scores, _read_scores(scores.uri)
+
+
+def test_extra_scores_are_written_only_when_asked_for(scored, scored_with_extras):
+    scores, rows = scored
+    assert not {score_features.BALD, score_features.EMBEDDING} & set(next(iter(rows.values())))
+    assert json.loads(scores.get_string_custom_property("extra_scores")) == []
+    extra, extra_rows = scored_with_extras
+    assert len(extra_rows) == N_POOL
+    assert json.loads(extra.get_string_custom_property("extra_scores")) == ["bald", "embedding"]
+    assert extra.get_int_custom_property("mc_passes") == 4
+
+
+def test_bald_and_embedding_match_the_model(scored, scored_with_extras, pool, model_artifact):
+    _, plain_rows = scored
+    _, rows = scored_with_extras
+    _, flux, _ = pool
+    model = serving.load_model_dir(model_artifact.uri)
+    _, _, bald = model.predict_flux_mc(flux, passes=4, seed=5)
+    _, embedding = model.embed_flux(flux)
+    ids = [f"pool-{i:06d}" for i in range(N_POOL)]
+    got_bald = np.array([rows[i][score_features.BALD].float_list.value[0] for i in ids])
+    np.testing.assert_allclose(got_bald, bald, atol=1e-6)
+    got_embedding = np.array([rows[i][score_features.EMBEDDING].float_list.value for i in ids])
+    assert got_embedding.shape == (N_POOL, 512)
+    np.testing.assert_allclose(got_embedding, embedding, atol=1e-5)
+    # The probabilities and measures do not depend on which signature scored them.
+    for key in (score_features.PROBABILITIES, score_features.ENTROPY):
+        np.testing.assert_allclose(
+            [rows[i][key].float_list.value for i in ids],
+            [plain_rows[i][key].float_list.value for i in ids],
+            atol=1e-6,
+        )
+
+
+def test_a_model_without_the_signatures_is_refused_before_scoring(pool, tmp_path, monkeypatch):
+    """A model exported before MC dropout existed cannot give the bald score."""
+    examples, _, _ = pool
+    model, class_names = simulated.train_quick_model(n=60, epochs=1)
+    monkeypatch.setattr(export, "layer_chain", lambda _model: None)
+    old = standard_artifacts.Model()
+    old.uri = str(tmp_path / "old-model")
+    export.export_serving_model(
+        model, os.path.join(old.uri, "Format-Serving"), class_names=class_names
+    )
+    for extra, signature, strategy in (
+        ("bald", "predict_flux_mc", "bald"),
+        ("embedding", "embed_flux", "diverse_entropy"),
+    ):
+        with pytest.raises(serving.ModelLoadError) as error:
+            _run(examples, old, tmp_path / extra, extra_scores=json.dumps([extra]))
+        assert f"no '{signature}' signature" in str(error.value)
+        assert f"'{strategy}' sampling strategy" in str(error.value)
+        assert not os.path.exists(tmp_path / extra / "scores")
+
+
 def test_metadata_passes_through_unchanged(scored, pool):
     _, rows = scored
     _, _, records = pool
@@ -181,11 +248,26 @@ def test_component_interface():
     assert json.loads(scorer.exec_properties["class_names"]) == ["other", "emission"]
     assert scorer.exec_properties["split"] == "pool"
     assert scorer.exec_properties["batch_size"] == 512
+    assert json.loads(scorer.exec_properties["extra_scores"]) == []
+    assert scorer.exec_properties["mc_passes"] == 10
+    with_bald = PoolScorer(
+        examples=examples,
+        model=model,
+        class_names=["other", "emission"],
+        extra_scores=["bald"],
+        mc_passes=3,
+        seed=7,
+    )
+    assert json.loads(with_bald.exec_properties["extra_scores"]) == ["bald"]
+    assert (with_bald.exec_properties["mc_passes"], with_bald.exec_properties["seed"]) == (3, 7)
     for bad in (
         {"class_names": ["other"]},
         {"class_names": ["a", "a"]},
         {"batch_size": 0},
         {"split": ""},
+        {"extra_scores": ["gradient"]},
+        {"extra_scores": "bald"},
+        {"mc_passes": 0},
     ):
         kwargs = {"class_names": ["other", "emission"], **bad}
         with pytest.raises(errors.ConfigError):
