@@ -10,4 +10,4 @@ never asserted in tests.
 #: The suite in running order: projection reads the ingestion and scoring records.
 BENCHMARKS = ("ingestion", "scoring", "memory", "active_learning", "projection")
 #: Written separately; included in the suite when its module is present.
-OPTIONAL_BENCHMARKS = ("tuner_vs_default",)
+OPTIONAL_BENCHMARKS = ("tuner_vs_default", "campaign")
