@@ -365,11 +365,13 @@ def _labels_before(store, index: int) -> int:
 
 
 def _class_counts(candidates_csv: pathlib.Path) -> dict[str, int]:
+    """Candidates per class: the expert's class for confirmed finds, else the model's."""
     counts: dict[str, int] = {}
     if candidates_csv.exists():
         with open(candidates_csv, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                counts[row["predicted_class"]] = counts.get(row["predicted_class"], 0) + 1
+                name = row.get("confirmed_label") or row["predicted_class"]
+                counts[name] = counts.get(name, 0) + 1
     return counts
 
 

@@ -62,6 +62,12 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec(
         "probability", "stat.probability", "Softmax probability of the predicted class", None, ".4f"
     ),
+    ColumnSpec(
+        "status",
+        "meta.code.status",
+        "confirmed: labelled positive by the expert; predicted: the model's candidate",
+    ),
+    ColumnSpec("confirmed_label", "meta.code.class", "Class the expert gave (empty if predicted)"),
     ColumnSpec("entropy", "stat.value", "Entropy of the class probabilities (nats)", None, ".4f"),
     ColumnSpec(
         "first_round", "meta.number", "First active-learning round listing it as a candidate"
@@ -148,6 +154,8 @@ def build_catalogue(
         "dec": rows.numbers["dec"],
         "predicted_class": rows.text["predicted_class"],
         "probability": probability,
+        "status": np.where(rows.text["status"] == "", "predicted", rows.text["status"]),
+        "confirmed_label": rows.text["confirmed_label"],
         "entropy": rows.numbers["entropy"],
         "first_round": first_round,
         "snr": rows.numbers["snr"],

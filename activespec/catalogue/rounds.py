@@ -29,7 +29,15 @@ from activespec.workdir import (
 
 #: Columns every candidates.csv must have; the others are optional.
 _REQUIRED_COLUMNS = ("spectrum_id", "predicted_class")
-_TEXT_COLUMNS = ("spectrum_id", "designation", "survey", "source", "predicted_class")
+_TEXT_COLUMNS = (
+    "spectrum_id",
+    "designation",
+    "survey",
+    "source",
+    "predicted_class",
+    "status",
+    "confirmed_label",
+)
 _NUMBER_COLUMNS = ("ra", "dec", "snr", "entropy", "margin", "least_confidence")
 
 
@@ -64,8 +72,9 @@ class CandidateRows:
     Attributes
     ----------
     text : dict of str to ndarray of str
-        ``spectrum_id``, ``designation``, ``survey``, ``source``, ``predicted_class``
-        (empty strings where the file has no such column).
+        ``spectrum_id``, ``designation``, ``survey``, ``source``, ``predicted_class``,
+        ``status`` and ``confirmed_label`` (empty strings where the file has no such
+        column, e.g. rounds written before confirmed finds were listed).
     numbers : dict of str to ndarray of float64
         ``ra``, ``dec``, ``snr``, ``entropy``, ``margin``, ``least_confidence`` (NaN for
         an empty cell or a missing column).

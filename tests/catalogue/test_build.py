@@ -196,3 +196,31 @@ def test_earlier_round_without_candidates_is_skipped(campaign):
     assert int(rows["id-B"]["first_round"]) == 1
     summary = json.loads((campaign.workdir / "rounds" / "round-001" / "summary.json").read_text())
     assert summary["round"] == 1
+
+
+def test_confirmed_finds_keep_their_status_and_expert_class(campaign, tmp_path):
+    import csv
+
+    workdir = tmp_path / "copy"
+    shutil.copytree(campaign.workdir, workdir)
+    # Rounds written before confirmed finds were listed have no status: all predicted.
+    assert set(build_catalogue(workdir)["status"]) == {"predicted"}
+
+    latest = sorted((workdir / "rounds").iterdir())[-1] / "candidates.csv"
+    with latest.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    confirmed_id = rows[1][rows[0].index("spectrum_id")]
+    rows[0] += ["status", "confirmed_label"]
+    for row in rows[1:]:
+        row += ["confirmed", "double-peak"] if row[0] == confirmed_id else ["predicted", ""]
+    with latest.open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+    table = build_catalogue(workdir)
+    by_id = _rows_by_id(table)
+    assert by_id[confirmed_id]["status"] == "confirmed"
+    assert by_id[confirmed_id]["confirmed_label"] == "double-peak"
+    others = [row for key, row in by_id.items() if key != confirmed_id]
+    assert {row["status"] for row in others} == {"predicted"}
+    assert {row["confirmed_label"] for row in others} == {""}
+    assert table["status"].meta["ucd"] == "meta.code.status"
