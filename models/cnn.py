@@ -22,10 +22,31 @@ from activespec.constants import GRID_POINTS
 from models import features
 from models.config import CLASS_WEIGHTINGS, ModelConfig, _check_architecture, conv_output_length
 
-__all__ = ["CLASS_WEIGHTINGS", "OUTPUT_NAME", "ModelConfig", "build_cnn", "conv_output_length"]
+__all__ = [
+    "CLASS_WEIGHTINGS",
+    "OUTPUT_NAME",
+    "ModelConfig",
+    "build_cnn",
+    "build_from_config",
+    "conv_output_length",
+]
 
 #: Name of the softmax output layer (also the prediction key of the serving signatures).
 OUTPUT_NAME = "probabilities"
+
+
+def build_from_config(config: ModelConfig, n_classes: int) -> tf_keras.Model:
+    """Build and compile the network a :class:`ModelConfig` describes (see :func:`build_cnn`)."""
+    return build_cnn(
+        n_points=config.n_points,
+        n_classes=n_classes,
+        filters=config.filters,
+        convs_per_block=config.convs_per_block,
+        kernel_size=config.kernel_size,
+        dense_units=config.dense_units,
+        dropout=config.dropout,
+        learning_rate=config.learning_rate,
+    )
 
 
 def build_cnn(

@@ -199,29 +199,3 @@ class ModelConfig:
             key: list(value) if isinstance(value, tuple) else value
             for key, value in dataclasses.asdict(self).items()
         }
-
-    def build(self, n_classes: int):
-        """Build and compile the network described by this configuration.
-
-        Parameters
-        ----------
-        n_classes : int
-            Number of classes.
-
-        Returns
-        -------
-        tf_keras.Model
-            See :func:`build_cnn`.
-        """
-        from models.cnn import build_cnn
-
-        return build_cnn(
-            n_points=self.n_points,
-            n_classes=n_classes,
-            filters=self.filters,
-            convs_per_block=self.convs_per_block,
-            kernel_size=self.kernel_size,
-            dense_units=self.dense_units,
-            dropout=self.dropout,
-            learning_rate=self.learning_rate,
-        )

@@ -473,7 +473,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     epochs = data.epoch_limit(model_config.max_epochs, fn_args.train_steps)
 
     with strategy.scope():
-        model = model_config.build(n_classes)
+        model = cnn.build_from_config(model_config, n_classes)
     early_stopping = tf_keras.callbacks.EarlyStopping(
         monitor="val_loss",
         patience=model_config.patience,

@@ -39,7 +39,7 @@ import tf_keras
 from tfx import v1 as tfx
 
 from activespec import errors
-from models import trainer_module, tuning
+from models import cnn, trainer_module, tuning
 from models.config import ModelConfig
 
 __all__ = [
@@ -162,7 +162,7 @@ class CnnHyperModel(keras_tuner.HyperModel):
     def build(self, hp: keras_tuner.HyperParameters) -> tf_keras.Model:
         """Build and compile the trial's network (see :func:`models.cnn.build_cnn`)."""
         with self.strategy.scope():
-            return self.model_config(hp).build(self.n_classes)
+            return cnn.build_from_config(self.model_config(hp), self.n_classes)
 
 
 def make_oracle(config: tuning.TuningConfig, max_epochs: int) -> keras_tuner.Oracle:

@@ -77,7 +77,7 @@ def test_model_config_defaults_are_the_published_settings():
     config = cnn.ModelConfig()
     assert (config.batch_size, config.patience, config.min_delta) == (64, 10, 1e-3)
     assert config.max_epochs == 100 and config.class_weighting == "balanced"
-    assert config.build(3).count_params() == 2_481_731
+    assert cnn.build_from_config(config, 3).count_params() == 2_481_731
 
 
 def test_model_config_round_trips_through_a_dict():
