@@ -30,8 +30,7 @@ Two settings share each seed's survey and round-0 model:
     (:func:`activespec.recall.estimate_recall`, as ``pipeline.campaign`` records it).
 
 The ceiling: the same CNN trained fully supervised on the ground truth of a random half
-of the pool (the Trainer's class weighting, early stopping on a tenth of that half) and
-tested on the other half; figures are recall at precision >= 0.9 and the best F1 over the
+of the pool (the Trainer's class weighting, 25 epochs) and tested on the other half; figures are recall at precision >= 0.9 and the best F1 over the
 decision threshold on the positive score ``s = p(emission) + p(double-peak)``.
 """
 
@@ -346,20 +345,33 @@ def _print_round(setting: str, seed: int, record: dict) -> None:
     )
 
 
+#: Epochs of the fully supervised ceiling (fixed, as in the issue's measurement: with
+#: ~2 % positives a held-out tenth is too small for early stopping to judge).
+CEILING_EPOCHS = 25
+
+
 def ceiling(survey: Survey, sizes: Sizes, seed: int) -> dict:
-    """The published CNN trained on the ground truth of half the pool, tested on the rest."""
+    """The published CNN trained on the ground truth of half the pool, tested on the rest
+    (balanced class weights, :data:`CEILING_EPOCHS` epochs)."""
+    import tf_keras
+
+    from models.cnn import build_cnn
+    from models.trainer_module import balanced_class_weights
+
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(survey.pool_ids))
-    half = len(order) // 2
-    train_rows, test_rows = order[:half], order[half:]
-    n_eval = max(1, half // 10)
-    model = train(
-        survey.pool_flux[train_rows[n_eval:]],
-        survey.pool_labels[train_rows[n_eval:]],
-        survey.pool_flux[train_rows[:n_eval]],
-        survey.pool_labels[train_rows[:n_eval]],
-        seed=seed,
-        sizes=sizes,
+    train_rows, test_rows = order[: len(order) // 2], order[len(order) // 2 :]
+    labels = survey.pool_labels[train_rows]
+    tf_keras.utils.set_random_seed(seed)
+    model = build_cnn()
+    model.fit(
+        survey.pool_flux[train_rows],
+        labels,
+        epochs=min(CEILING_EPOCHS, sizes.max_epochs),
+        batch_size=sizes.batch_size,
+        shuffle=True,
+        verbose=0,
+        class_weight=balanced_class_weights(np.bincount(labels, minlength=3)),
     )
     score = model.predict(survey.pool_flux[test_rows], batch_size=2048, verbose=0)[:, 1:].sum(1)
     truth = survey.pool_labels[test_rows] > 0
