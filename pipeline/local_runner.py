@@ -26,6 +26,7 @@ from activespec.workdir import (
     REJECTED_POOL_FILENAME,
     WorkDir,
 )
+from pipeline import node_ids
 from pipeline.configs import RoundConfig
 from pipeline.mlmd_outputs import NodeRun, custom_property, latest_node_runs, open_store
 
@@ -36,15 +37,18 @@ def _selection_files(role: str) -> tuple[str, str]:
 
 #: Files copied from the sampler and ingestion artifacts into rounds/round-NNN/.
 _ROUND_FILES = {
-    ("UncertaintySampler", "query"): _selection_files(ROLE_QUERY),
-    ("UncertaintySampler", "performance_sample"): _selection_files(ROLE_PERFORMANCE),
-    ("UncertaintySampler", "recall_sample"): (
+    (node_ids.UNCERTAINTY_SAMPLER, "query"): _selection_files(ROLE_QUERY),
+    (node_ids.UNCERTAINTY_SAMPLER, "performance_sample"): _selection_files(ROLE_PERFORMANCE),
+    (node_ids.UNCERTAINTY_SAMPLER, "recall_sample"): (
         *_selection_files(ROLE_RECALL),
         RECALL_STRATA_FILENAME,
     ),
-    ("UncertaintySampler", "candidates"): (CANDIDATES_FILENAME,),
+    (node_ids.UNCERTAINTY_SAMPLER, "candidates"): (CANDIDATES_FILENAME,),
 }
-_REJECTIONS = {"LabelledIngest": REJECTED_LABELLED_FILENAME, "PoolIngest": REJECTED_POOL_FILENAME}
+_REJECTIONS = {
+    node_ids.LABELLED_INGEST: REJECTED_LABELLED_FILENAME,
+    node_ids.POOL_INGEST: REJECTED_POOL_FILENAME,
+}
 
 
 def run_round(
@@ -125,6 +129,9 @@ def summarise_round(
     runs: dict[str, NodeRun], config: RoundConfig, *, round_index: int, elapsed_s: float
 ) -> dict:
     """Collect the figures of a finished round from its nodes' artifacts."""
+    # The components' packages import TFX; a round has already loaded it.
+    from components.label_join import spec as join
+    from components.spectra_ingest import params as ingest
     from pipeline.evaluation import read_evaluation
 
     classes = list(config.data.classes)
@@ -135,7 +142,7 @@ def summarise_round(
         "nodes": {node: run.state for node, run in sorted(runs.items())},
         "ingestion": {},
     }
-    for node in ("LabelledIngest", "PoolIngest"):
+    for node in (node_ids.LABELLED_INGEST, node_ids.POOL_INGEST):
         run = runs.get(node)
         if run is None:
             continue
@@ -143,25 +150,27 @@ def summarise_round(
         summary["ingestion"][node] = {
             "state": run.state,
             "reused_from_cache": run.state == "CACHED",
-            "num_ingested": custom_property(examples, "num_ingested"),
+            "num_ingested": custom_property(examples, ingest.NUM_INGESTED_PROPERTY),
             "num_examples": custom_property(examples, "num_examples"),
-            "num_rejected": custom_property(rejections, "num_rejected"),
-            "rejections_by_code": custom_property(rejections, "rejections_by_code", {}),
+            "num_rejected": custom_property(rejections, ingest.NUM_REJECTED_PROPERTY),
+            "rejections_by_code": custom_property(
+                rejections, ingest.REJECTIONS_BY_CODE_PROPERTY, {}
+            ),
             "examples_uri": run.uri("examples"),
             "rejections_uri": run.uri("rejections"),
         }
-    evaluator = runs.get("Evaluator")
+    evaluator = runs.get(node_ids.EVALUATOR)
     if evaluator is not None and evaluator.uri("evaluation"):
         summary["evaluation"] = read_evaluation(evaluator.uri("evaluation"), classes)
         blessing = evaluator.artifact("blessing")
         summary["evaluation"]["blessed"] = bool(custom_property(blessing, "blessed", 0))
         summary["evaluation"]["min_macro_f1"] = config.evaluation.min_macro_f1
-    pusher = runs.get("Pusher")
+    pusher = runs.get(node_ids.PUSHER)
     if pusher is not None:
         pushed = pusher.artifact("pushed_model")
         summary["pushed"] = bool(custom_property(pushed, "pushed", 0))
         summary["pushed_destination"] = custom_property(pushed, "pushed_destination")
-    sampler = runs.get("UncertaintySampler")
+    sampler = runs.get(node_ids.UNCERTAINTY_SAMPLER)
     if sampler is not None:
         summary["sampling"] = {
             "strategy": config.sampling.strategy,
@@ -177,18 +186,18 @@ def summarise_round(
                 sampler.artifact("candidates"), "num_predicted_negative"
             ),
         }
-    scorer = runs.get("PoolScorer")
+    scorer = runs.get(node_ids.POOL_SCORER)
     if scorer is not None:
         summary["num_scored"] = custom_property(scorer.artifact("scores"), "num_scored")
-    join = runs.get("LabelJoin")
-    if join is not None:
-        joined = join.artifact("examples")
+    label_join = runs.get(node_ids.LABEL_JOIN)
+    if label_join is not None:
+        joined = label_join.artifact(join.EXAMPLES_KEY)
         summary["pool_labels"] = {
-            "num_labels": custom_property(joined, "num_labels", 0),
-            "num_joined": custom_property(joined, "num_joined", 0),
-            "num_unmatched": custom_property(joined, "num_unmatched", 0),
+            "num_labels": custom_property(joined, join.NUM_LABELS_PROPERTY, 0),
+            "num_joined": custom_property(joined, join.NUM_JOINED_PROPERTY, 0),
+            "num_unmatched": custom_property(joined, join.NUM_UNMATCHED_PROPERTY, 0),
         }
-    trainer = runs.get("Trainer")
+    trainer = runs.get(node_ids.TRAINER)
     if trainer is not None:
         summary["model_uri"] = trainer.uri("model")
         summary["model_run_uri"] = trainer.uri("model_run")

@@ -29,6 +29,7 @@ from components.pool_scorer.component import PoolScorer
 from components.spectra_ingest.component import SpectraIngest
 from components.uncertainty_sampler.component import UncertaintySampler
 from components.validation_gate import ValidationGate
+from pipeline import node_ids
 from pipeline.evaluation import eval_config
 
 SCHEMA_DIR = pathlib.Path(__file__).parent / "schema"
@@ -90,7 +91,7 @@ def create_pipeline(
         preprocessing=preprocessing,
         degrade_resolution=config.data.degrade_labelled,
         splits=dict(config.data.splits),
-    ).with_id("LabelledIngest")
+    ).with_id(node_ids.LABELLED_INGEST)
     pool_ingest = SpectraIngest(
         file_patterns=config.pool_patterns,
         file_list=config.resolve(config.data.pool_file_list) or None,
@@ -101,7 +102,7 @@ def create_pipeline(
         degrade_resolution=True,
         splits={"pool": 1},
         input_fingerprint=pool_fingerprint,
-    ).with_id("PoolIngest")
+    ).with_id(node_ids.POOL_INGEST)
 
     label_join = LabelJoin(
         labelled_examples=labelled_ingest.outputs["examples"],

@@ -102,11 +102,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             ]
             unmatched = json.loads(io_utils.read_string_file(os.path.join(counts_dir, "unmatched")))
             io_utils.delete_dir(counts_dir)
-        output.set_int_custom_property("num_labels", len(labels))
-        output.set_int_custom_property("num_joined", num_joined)
-        output.set_int_custom_property("num_unmatched", len(unmatched))
+        output.set_int_custom_property(c.NUM_LABELS_PROPERTY, len(labels))
+        output.set_int_custom_property(c.NUM_JOINED_PROPERTY, num_joined)
+        output.set_int_custom_property(c.NUM_UNMATCHED_PROPERTY, len(unmatched))
         output.set_string_custom_property(
-            "unmatched_sample", json.dumps(unmatched[:_UNMATCHED_SAMPLE])
+            c.UNMATCHED_SAMPLE_PROPERTY, json.dumps(unmatched[:_UNMATCHED_SAMPLE])
         )
         if unmatched:
             # Labels of spectra absent from the pool cannot be trained on; say so loudly.

@@ -14,6 +14,13 @@ CLASS_NAMES_KEY = "class_names"
 TARGET_SPLIT_KEY = "target_split"
 POOL_SPLIT_KEY = "pool_split"
 
+#: Custom properties of the output: labels in the snapshot, pool examples that got one,
+#: labels without a pool example, and a sample of those (JSON list).
+NUM_LABELS_PROPERTY = "num_labels"
+NUM_JOINED_PROPERTY = "num_joined"
+NUM_UNMATCHED_PROPERTY = "num_unmatched"
+UNMATCHED_SAMPLE_PROPERTY = "unmatched_sample"
+
 
 class LabelJoinSpec(ComponentSpec):
     """Inputs, parameters and outputs of :class:`components.label_join.component.LabelJoin`."""

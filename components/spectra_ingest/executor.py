@@ -19,7 +19,15 @@ from activespec.errors import ConfigError
 from activespec.labels import load_labels
 
 from . import transforms
-from .params import EXAMPLES_KEY, REJECTIONS_KEY, IngestParams
+from .params import (
+    EXAMPLES_KEY,
+    NUM_EXAMPLES_PROPERTY_PREFIX,
+    NUM_INGESTED_PROPERTY,
+    NUM_REJECTED_PROPERTY,
+    REJECTIONS_BY_CODE_PROPERTY,
+    REJECTIONS_KEY,
+    IngestParams,
+)
 
 #: Output file names, as in ExampleGen (``Split-<name>/data_tfrecord-*.gz``).
 TFRECORD_PREFIX = "data_tfrecord"
@@ -192,8 +200,8 @@ def _set_properties(examples: types.Artifact, rejections: types.Artifact, summar
     examples_utils.set_file_format(examples, "tfrecords_gzip")
     by_code = json.dumps(summary["rejections_by_code"], sort_keys=True)
     for name, count in summary["num_examples"].items():
-        examples.set_int_custom_property(f"num_examples_{name}", count)
+        examples.set_int_custom_property(f"{NUM_EXAMPLES_PROPERTY_PREFIX}{name}", count)
     for artifact in (examples, rejections):
-        artifact.set_int_custom_property("num_ingested", summary["num_ingested"])
-        artifact.set_int_custom_property("num_rejected", summary["num_rejected"])
-        artifact.set_string_custom_property("rejections_by_code", by_code)
+        artifact.set_int_custom_property(NUM_INGESTED_PROPERTY, summary["num_ingested"])
+        artifact.set_int_custom_property(NUM_REJECTED_PROPERTY, summary["num_rejected"])
+        artifact.set_string_custom_property(REJECTIONS_BY_CODE_PROPERTY, by_code)

@@ -29,6 +29,13 @@ INPUT_FINGERPRINT_KEY = "input_fingerprint"
 EXAMPLES_KEY = "examples"
 REJECTIONS_KEY = "rejections"
 
+#: Custom properties of both outputs: spectra read, rejected, and rejections per code
+#: (a JSON object); the examples also carry ``num_examples_<split>``.
+NUM_INGESTED_PROPERTY = "num_ingested"
+NUM_REJECTED_PROPERTY = "num_rejected"
+REJECTIONS_BY_CODE_PROPERTY = "rejections_by_code"
+NUM_EXAMPLES_PROPERTY_PREFIX = "num_examples_"
+
 #: Split names become ``Split-<name>`` folders; TFX accepts these characters only.
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
