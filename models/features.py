@@ -1,8 +1,8 @@
 """Names of the tf.Example features written by ingestion and read by the model.
 
-One place for the contract between the ingestion component, the schema in
-``pipeline/schema/schema.pbtxt``, the Trainer module, the serving signatures and
-the pool scorer.
+One place for the contract between the ingestion component, the schemas in
+``pipeline/schema/labelled/schema.pbtxt`` and ``pipeline/schema/pool/schema.pbtxt``,
+the Trainer module, the serving signatures and the pool scorer.
 """
 
 #: Preprocessed flux on the common grid, float_list of length ``GRID_POINTS``.

@@ -147,11 +147,6 @@ class TelluricModel:
         return np.exp(-airmass * (self.tau_dry + water * self.tau_wet))
 
 
-def telluric_transmission(wave_vac, airmass: float, water: float, sigma: float = 0.0):
-    """Telluric transmission at observed vacuum wavelengths (see :class:`TelluricModel`)."""
-    return TelluricModel(wave_vac, sigma).transmission(airmass, water)
-
-
 class SkyLineBasis:
     """Night-sky emission lines pre-evaluated on a fixed pixel grid.
 

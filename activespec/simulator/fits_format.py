@@ -131,13 +131,7 @@ def image_cards(array_shape: tuple[int, ...], bitpix: int, primary: bool = True)
     return cards
 
 
-_BITPIX = {np.dtype(">f4"): -32, np.dtype(">f8"): -64, np.dtype(">i2"): 16, np.dtype(">i4"): 32}
 _TFORM = {np.dtype(">f4"): "E", np.dtype(">f8"): "D", np.dtype(">i2"): "I", np.dtype(">i4"): "J"}
-
-
-def bitpix_of(dtype) -> int:
-    """BITPIX code of a big-endian NumPy dtype."""
-    return _BITPIX[np.dtype(dtype).newbyteorder(">")]
 
 
 def bintable_cards(columns, n_rows: int) -> list[str]:

@@ -314,11 +314,6 @@ class Line:
         """Half-width [Å] beyond which the profile is negligible."""
         return 7.0 * float(np.hypot(self.sigma, extra_sigma)) + 60.0 * self.gamma
 
-    def contribution(self, x, extra_sigma: float = 0.0):
-        """Change of the normalised flux at offsets ``x`` from the centre."""
-        sigma = float(np.hypot(self.sigma, extra_sigma))
-        return -self.ew * profiles.pseudo_voigt(x, sigma, self.gamma)
-
 
 @dataclasses.dataclass(frozen=True)
 class Band:
