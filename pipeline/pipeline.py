@@ -28,6 +28,7 @@ from components.label_join import LabelJoin
 from components.pool_scorer.component import PoolScorer
 from components.spectra_ingest.component import SpectraIngest
 from components.uncertainty_sampler.component import UncertaintySampler
+from components.uncertainty_sampler.strategies import extra_scores_for
 from components.validation_gate import ValidationGate
 from pipeline import node_ids
 from pipeline.evaluation import eval_config
@@ -185,6 +186,10 @@ def create_pipeline(
         examples=pool_ingest.outputs["examples"],
         model=trainer.outputs["model"],
         class_names=classes,
+        # BALD's dropout passes and the embeddings only when the strategy ranks by them.
+        extra_scores=extra_scores_for(config.sampling.strategy),
+        mc_passes=config.sampling.mc_passes,
+        seed=config.sampling.seed,
     )
     scorer.add_upstream_node(validation["Pool"][2])
     sampler = UncertaintySampler(

@@ -21,7 +21,9 @@ from . import executor
 from .params import (
     CANDIDATES_KEY,
     CLASS_NAMES_KEY,
+    DIVERSITY_FACTOR_KEY,
     LABELLED_EXAMPLES_KEY,
+    MC_PASSES_KEY,
     PERFORMANCE_SAMPLE_KEY,
     PERFORMANCE_SAMPLE_SIZE_KEY,
     POSITIVE_CLASSES_KEY,
@@ -54,6 +56,9 @@ class UncertaintySamplerSpec(ComponentSpec):
         CLASS_NAMES_KEY: ExecutionParameter(type=str),
         SEED_KEY: ExecutionParameter(type=int),
         ROUND_INDEX_KEY: ExecutionParameter(type=int),
+        # Absent in pipelines compiled before the bald and diverse_entropy strategies.
+        MC_PASSES_KEY: ExecutionParameter(type=int, optional=True),
+        DIVERSITY_FACTOR_KEY: ExecutionParameter(type=int, optional=True),
     }
     INPUTS = {
         SCORES_KEY: ChannelParameter(type=PoolScores),
@@ -72,8 +77,11 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
 
     From the scores of every pool spectrum, minus those already labelled, it selects
 
-    * the **query**: the ``query_size`` most uncertain spectra under ``strategy``
-      (ties broken by spectrum id), for the human oracle;
+    * the **query**: ``query_size`` spectra chosen by ``strategy`` for the human
+      oracle: the most uncertain by a measure (entropy, margin, least confidence or
+      BALD), the most uncertain of each k-means cluster in the network's embedding
+      (``diverse_entropy``) or a uniform random sample (``random``), see
+      :mod:`.strategies`; ties are broken by spectrum id;
     * the **performance sample**: ``performance_sample_size`` spectra drawn uniformly
       among the predicted positives, for an unbiased precision estimate; reproducible
       for ``(seed, round_index)`` and independent between rounds;
@@ -126,6 +134,8 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
         class_names: Sequence[str] = _DEFAULTS.class_names,
         seed: int = _DEFAULTS.seed,
         round_index: int = _DEFAULTS.round_index,
+        mc_passes: int = _DEFAULTS.mc_passes,
+        diversity_factor: int = _DEFAULTS.diversity_factor,
     ):
         """Configure the sampler; the defaults and checks are those of :class:`SamplerParams`.
 
@@ -135,7 +145,10 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
             The scored pool.
         labelled_examples : Channel of Examples, optional
             The labelled set; its spectrum ids (all splits) are never queried again.
-        strategy : {"entropy", "margin", "least_confidence"}
+        strategy : {"entropy", "margin", "least_confidence", "bald", "diverse_entropy", "random"}
+            ``bald`` needs score records with ``bald``, ``diverse_entropy`` with
+            ``embedding`` (:func:`.strategies.extra_scores_for`; the PoolScorer's
+            ``extra_scores``).
         query_size : int
             >= 1; the published setting is 100.
         performance_sample_size : int
@@ -149,7 +162,13 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
         class_names : list of str
             Class names in the order of the score records' probabilities.
         seed, round_index : int
-            Fix the random samples.
+            Fix the random samples, the random query and the k-means initialisation.
+        mc_passes : int
+            The ``bald`` scores' Monte Carlo dropout passes (>= 1). The PoolScorer runs
+            them; the sampler only records the setting.
+        diversity_factor : int
+            ``diverse_entropy`` clusters the ``diversity_factor * query_size`` most
+            uncertain spectra (>= 1).
 
         Raises
         ------
@@ -166,6 +185,8 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
             class_names=tuple(class_names),
             seed=seed,
             round_index=round_index,
+            mc_passes=mc_passes,
+            diversity_factor=diversity_factor,
         )
         spec = UncertaintySamplerSpec(
             scores=scores,

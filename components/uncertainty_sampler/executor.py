@@ -26,7 +26,7 @@ from activespec.labels.records import (
 from activespec.recall import RECALL_COLUMNS
 from activespec.workdir import CANDIDATES_BASENAME, RECALL_STRATA_FILENAME
 
-from . import records, transforms
+from . import records, strategies, transforms
 from .params import (
     CANDIDATES_KEY,
     LABELLED_EXAMPLES_KEY,
@@ -120,7 +120,12 @@ def _build_pipeline(
     scored = (
         pipeline
         | "ReadScores" >> beam.io.ReadFromTFRecord(score_pattern)
-        | "ParseScores" >> beam.Map(records.parse_score_record, n_classes=len(params.class_names))
+        | "ParseScores"
+        >> beam.Map(
+            records.parse_score_record,
+            n_classes=len(params.class_names),
+            extra_scores=strategies.extra_scores_for(params.strategy),
+        )
     )
     labelled_ids = transforms.labelled_id_table(pipeline, labelled_patterns)
     separated = transforms.exclude_labelled(
@@ -130,9 +135,20 @@ def _build_pipeline(
     confirmed = separated[transforms.CONFIRMED_TAG]
 
     selected_query = transforms.top_query(
-        unlabelled, params.strategy, params.query_size
+        unlabelled,
+        params.strategy,
+        params.query_size,
+        seed=params.seed,
+        round_index=params.round_index,
+        diversity_factor=params.diversity_factor,
     ) | "WriteQuery" >> beam.ParDo(
-        transforms.WriteSelection(query_dir, QUERY_NAME, ROLE_QUERY, params.class_names)
+        transforms.WriteSelection(
+            query_dir,
+            QUERY_NAME,
+            ROLE_QUERY,
+            params.class_names,
+            extra=strategies.query_columns(params.strategy),
+        )
     )
     predicted_positive = transforms.positives(unlabelled, params.positive_classes)
     selected_performance = transforms.random_sample(

@@ -27,6 +27,8 @@ POSITIVE_CLASSES_KEY = "positive_classes"
 CLASS_NAMES_KEY = "class_names"
 SEED_KEY = "seed"
 ROUND_INDEX_KEY = "round_index"
+MC_PASSES_KEY = "mc_passes"
+DIVERSITY_FACTOR_KEY = "diversity_factor"
 
 #: The strategies the sampler knows (defined in :mod:`activespec.settings`).
 STRATEGIES = SAMPLING_STRATEGIES
@@ -73,6 +75,8 @@ class SamplerParams(SamplingSettings):
             CLASS_NAMES_KEY: json.dumps(list(self.class_names)),
             SEED_KEY: self.seed,
             ROUND_INDEX_KEY: self.round_index,
+            MC_PASSES_KEY: self.mc_passes,
+            DIVERSITY_FACTOR_KEY: self.diversity_factor,
         }
 
     @classmethod
@@ -93,6 +97,8 @@ class SamplerParams(SamplingSettings):
             class_names=tuple(_json_list(props, CLASS_NAMES_KEY, defaults.class_names)),
             seed=_integer(props, SEED_KEY, defaults.seed),
             round_index=_integer(props, ROUND_INDEX_KEY, defaults.round_index),
+            mc_passes=_integer(props, MC_PASSES_KEY, defaults.mc_passes),
+            diversity_factor=_integer(props, DIVERSITY_FACTOR_KEY, defaults.diversity_factor),
         )
 
 

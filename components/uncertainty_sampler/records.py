@@ -40,7 +40,7 @@ class ScoreRecordError(ActivespecError):
     code = "bad-score-record"
 
 
-def parse_score_record(serialized: bytes, n_classes: int) -> dict:
+def parse_score_record(serialized: bytes, n_classes: int, extra_scores: Sequence[str] = ()) -> dict:
     """Decode one serialized ``tf.train.Example`` of the scored pool.
 
     Parameters
@@ -48,6 +48,10 @@ def parse_score_record(serialized: bytes, n_classes: int) -> dict:
     serialized : bytes
     n_classes : int
         Expected length of the probability vector.
+    extra_scores : sequence of str
+        Optional scores the sampling strategy needs (``bald``: a float, ``embedding``: a
+        tuple of floats), see :data:`components.score_features.EXTRA_SCORES`; others are
+        not decoded.
 
     Returns
     -------
@@ -58,8 +62,8 @@ def parse_score_record(serialized: bytes, n_classes: int) -> dict:
     Raises
     ------
     ScoreRecordError
-        If an identifier, the probabilities or an uncertainty measure is missing, or the
-        number of probabilities differs from ``n_classes``.
+        If an identifier, the probabilities, an uncertainty measure or a requested extra
+        score is missing, or the number of probabilities differs from ``n_classes``.
     """
     import tensorflow as tf
 
@@ -93,6 +97,16 @@ def parse_score_record(serialized: bytes, n_classes: int) -> dict:
             f"{n_classes} class names are configured"
         )
     labels = feature[sf.PREDICTED_LABEL].int64_list.value if sf.PREDICTED_LABEL in feature else []
+    extras = {}
+    for key in extra_scores:
+        values = floats(key)
+        if not values:
+            raise ScoreRecordError(
+                f"score record {spectrum_id!r} has no {key!r}: the sampling strategy needs "
+                f"it, so the pool must be scored with PoolScorer(extra_scores=[{key!r}]) "
+                "(the pipeline does so for the strategy it is configured with)"
+            )
+        extras[key] = tuple(values) if key == sf.EMBEDDING else float(values[0])
     return {
         sf.SPECTRUM_ID: spectrum_id,
         sf.DESIGNATION: text(sf.DESIGNATION),
@@ -108,13 +122,14 @@ def parse_score_record(serialized: bytes, n_classes: int) -> dict:
         sf.ENTROPY: number(sf.ENTROPY, required=True),
         sf.MARGIN: number(sf.MARGIN, required=True),
         sf.LEAST_CONFIDENCE: number(sf.LEAST_CONFIDENCE, required=True),
+        **extras,
     }
 
 
 def query_sort_key(record: dict, strategy: str) -> tuple[float, str]:
     """Ascending sort key: most uncertain first, ties broken by spectrum id.
 
-    Entropy and least confidence rank descending, margin ascending; a NaN measure
+    Entropy, least confidence and BALD rank descending, margin ascending; a NaN measure
     ranks last.
     """
     value = record[strategy]

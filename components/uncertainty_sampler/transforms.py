@@ -9,11 +9,12 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from activespec import recall
+from activespec.constants import DEFAULT_DIVERSITY_FACTOR
 from activespec.labels.records import ROLE_RECALL
 from components import score_features as sf
 from models import features
 
-from . import records
+from . import records, strategies
 
 EXCLUDED_TAG = "excluded"
 
@@ -95,11 +96,39 @@ def positives(unlabelled, positive_classes):
     )
 
 
-def top_query(unlabelled, strategy: str, query_size: int):
-    """A one-element PCollection: the ``query_size`` most uncertain records, ranked.
+def top_query(
+    unlabelled,
+    strategy: str,
+    query_size: int,
+    *,
+    seed: int = 0,
+    round_index: int = 0,
+    diversity_factor: int = DEFAULT_DIVERSITY_FACTOR,
+):
+    """A one-element PCollection: the query of ``strategy``, ranked (see :mod:`.strategies`).
 
-    ``Top`` combines per bundle then globally, so memory stays O(query_size).
+    The ``query_size`` most uncertain records by the strategy's measure; for ``random``
+    the smallest keyed hashes; for ``diverse_entropy`` the ``diversity_factor *
+    query_size`` most uncertain by entropy, clustered by one worker. ``Top`` combines per
+    bundle then globally, so memory stays O(query_size) records (times
+    ``diversity_factor`` for ``diverse_entropy``, whose records carry their embedding).
     """
+    if strategy == strategies.RANDOM:
+        key = functools.partial(strategies.random_query_key, seed=seed, round_index=round_index)
+        return unlabelled | "RandomQuery" >> beam.combiners.Top.Smallest(query_size, key=key)
+    if strategy == strategies.DIVERSE_ENTROPY:
+        size = strategies.candidate_pool_size(query_size, diversity_factor)
+        return (
+            unlabelled
+            | "TopUncertain" >> beam.combiners.Top.Smallest(size, key=strategies.entropy_key)
+            | "DiverseQuery"
+            >> beam.Map(
+                strategies.diverse_selection,
+                query_size=query_size,
+                seed=seed,
+                round_index=round_index,
+            )
+        )
     key = functools.partial(records.query_sort_key, strategy=strategy)
     return unlabelled | "TopUncertain" >> beam.combiners.Top.Smallest(query_size, key=key)
 

@@ -323,7 +323,9 @@ def test_missing_scores_is_a_config_error(tmp_path):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"strategy": "random"}, "unknown strategy 'random'"),
+        ({"strategy": "diverse-entropy"}, "unknown strategy 'diverse-entropy'"),
+        ({"mc_passes": 0}, "mc_passes must be >= 1"),
+        ({"diversity_factor": 0}, "diversity_factor must be >= 1"),
         ({"query_size": 0}, "query_size must be >= 1"),
         ({"performance_sample_size": -1}, "performance_sample_size must be >= 0"),
         ({"recall_sample_size": -1}, "recall_sample_size must be >= 0"),
@@ -346,6 +348,8 @@ def test_component_wires_inputs_and_outputs():
     )
     assert set(sampler.outputs) == {"query", "performance_sample", "recall_sample", "candidates"}
     assert sampler.exec_properties["strategy"] == "margin"
+    assert sampler.exec_properties["diversity_factor"] == 5
+    assert sampler.exec_properties["mc_passes"] == 10
     assert json.loads(sampler.exec_properties["positive_classes"]) == list(POSITIVE)
 
 

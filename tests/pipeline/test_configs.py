@@ -44,9 +44,27 @@ def test_toml_file_overrides_and_resolves_paths_against_its_directory(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "strategy", ["entropy", "margin", "least_confidence", "bald", "diverse_entropy", "random"]
+)
+def test_every_query_strategy_is_accepted(tmp_path, strategy):
+    config = config_from_dict(
+        {"sampling": {"strategy": strategy, "mc_passes": 4, "diversity_factor": 3}},
+        base_dir=tmp_path,
+    )
+    assert config.sampling.strategy == strategy
+    assert (config.sampling.mc_passes, config.sampling.diversity_factor) == (4, 3)
+    assert config.to_dict()["sampling"]["strategy"] == strategy
+
+
+@pytest.mark.parametrize(
     "raw, message",
     [
         ({"sampling": {"strategy": "random-ish"}}, "sampling.strategy"),
+        ({"sampling": {"strategy": "diverse-entropy"}}, "sampling.strategy"),
+        ({"sampling": {"strategy": "BALD"}}, "sampling.strategy"),
+        ({"sampling": {"mc_passes": 0}}, "sampling.mc_passes"),
+        ({"sampling": {"diversity_factor": 0}}, "sampling.diversity_factor"),
+        ({"sampling": {"mc_passes": 2.5}}, "sampling.mc_passes"),
         ({"sampling": {"query_size": 0}}, "sampling.query_size"),
         ({"sampling": {"qurey_size": 10}}, "unknown key sampling.qurey_size"),
         ({"samplng": {}}, "unknown section [samplng]"),

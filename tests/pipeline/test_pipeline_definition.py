@@ -37,6 +37,22 @@ def test_default_round_has_every_component_and_no_tuner(tmp_path):
     assert custom["model"]["filters"] == [64, 128, 256]
 
 
+@pytest.mark.parametrize(
+    ("strategy", "extra_scores"),
+    [("entropy", []), ("random", []), ("bald", ["bald"]), ("diverse_entropy", ["embedding"])],
+)
+def test_the_scorer_computes_what_the_strategy_needs_and_nothing_more(
+    tmp_path, strategy, extra_scores
+):
+    raw = {"sampling": {"strategy": strategy, "mc_passes": 6, "seed": 3, "diversity_factor": 4}}
+    nodes = _by_id(_pipeline(tmp_path, raw))
+    scorer = nodes["PoolScorer"].exec_properties
+    assert json.loads(scorer["extra_scores"]) == extra_scores
+    assert (scorer["mc_passes"], scorer["seed"]) == (6, 3)
+    sampler = nodes["UncertaintySampler"].exec_properties
+    assert (sampler["strategy"], sampler["diversity_factor"]) == (strategy, 4)
+
+
 def test_heavy_components_run_multi_processing_light_ones_in_process(tmp_path):
     pipeline = _pipeline(tmp_path, {"beam": {"direct_num_workers": 2}})
     assert "--direct_running_mode=in_memory" in pipeline.beam_pipeline_args
