@@ -128,7 +128,13 @@ def run_round(
 def summarise_round(
     runs: dict[str, NodeRun], config: RoundConfig, *, round_index: int, elapsed_s: float
 ) -> dict:
-    """Collect the figures of a finished round from its nodes' artifacts."""
+    """Collect the figures of a finished round from its nodes' artifacts.
+
+    ``ingestion[<node>]`` holds, per ingestion node: ``num_ingested`` and ``num_rejected``
+    (spectra read and refused), ``num_examples`` (examples written per split, e.g.
+    ``{"train": 800, "eval": 100, "test": 100}``, as in the ingestion's own summary.json),
+    ``rejections_by_code``, ``reused_from_cache`` and the artifacts' URIs.
+    """
     # The components' packages import TFX; a round has already loaded it.
     from components.label_join import spec as join
     from components.spectra_ingest import params as ingest
@@ -151,7 +157,7 @@ def summarise_round(
             "state": run.state,
             "reused_from_cache": run.state == "CACHED",
             "num_ingested": custom_property(examples, ingest.NUM_INGESTED_PROPERTY),
-            "num_examples": custom_property(examples, "num_examples"),
+            "num_examples": _num_examples_by_split(examples, ingest.NUM_EXAMPLES_PROPERTY_PREFIX),
             "num_rejected": custom_property(rejections, ingest.NUM_REJECTED_PROPERTY),
             "rejections_by_code": custom_property(
                 rejections, ingest.REJECTIONS_BY_CODE_PROPERTY, {}
@@ -202,6 +208,17 @@ def summarise_round(
         summary["model_uri"] = trainer.uri("model")
         summary["model_run_uri"] = trainer.uri("model_run")
     return summary
+
+
+def _num_examples_by_split(examples, prefix: str) -> dict[str, int]:
+    """Split name -> examples written, from the ``<prefix><split>`` custom properties."""
+    if examples is None:
+        return {}
+    return {
+        name[len(prefix) :]: custom_property(examples, name)
+        for name in sorted(examples.custom_properties)
+        if name.startswith(prefix)
+    }
 
 
 def _copy_round_files(runs: dict[str, NodeRun], round_dir: pathlib.Path) -> dict[str, str]:
