@@ -4,7 +4,8 @@
 (:class:`pipeline.configs.SamplingSection`) and the base of the UncertaintySampler's
 parameters (:class:`components.uncertainty_sampler.params.SamplerParams`), whose
 defaults the component's arguments take. :func:`check_class_names` is the one check of
-a list of class names. TensorFlow-free.
+a list of class names; :data:`DISTRIBUTION_STRATEGIES` the one list of the Trainer's
+distribution strategies. TensorFlow-free.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ SAMPLING_STRATEGIES: tuple[str, ...] = (
     "diverse_entropy",
     "random",
 )
+
+#: The ``tf.distribute`` strategies the Trainer can fit under (``[distribution] strategy``);
+#: what each one does is :mod:`models.strategy`.
+DISTRIBUTION_STRATEGIES: tuple[str, ...] = ("auto", "default", "one_device", "mirrored", "tpu")
 
 #: The labelled set's hash buckets: ``train`` fits, ``eval`` stops early, ``test`` is
 #: held out for the Evaluator.

@@ -23,6 +23,7 @@ from typing import Any
 import tensorflow as tf
 
 from activespec import errors
+from activespec.settings import DISTRIBUTION_STRATEGIES
 
 __all__ = [
     "STRATEGY_KINDS",
@@ -32,7 +33,8 @@ __all__ = [
     "split_cpu",
 ]
 
-STRATEGY_KINDS = ("auto", "mirrored", "one_device", "default", "tpu")
+#: The strategy kinds: the configuration's list (``[distribution] strategy``).
+STRATEGY_KINDS = DISTRIBUTION_STRATEGIES
 
 _LOG = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from activespec.constants import DEFAULT_CLASSES
 from activespec.errors import ConfigError
 from activespec.settings import (
     DEFAULT_LABELLED_SPLITS,
+    DISTRIBUTION_STRATEGIES,
     SamplingSettings,
     check_class_names,
 )
@@ -44,7 +45,6 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-DISTRIBUTION_STRATEGIES = ("auto", "default", "one_device", "mirrored", "tpu")
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
 
 

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from activespec.errors import ConfigError
-from activespec.settings import SamplingSettings, check_class_names
+from activespec.settings import DISTRIBUTION_STRATEGIES, SamplingSettings, check_class_names
 from components.uncertainty_sampler.params import SamplerParams
-from pipeline.configs import DataSection, SamplingSection
+from pipeline.configs import DataSection, DistributionSection, SamplingSection
 
 
 def test_the_sampler_parameters_extend_the_configured_sampling_settings():
@@ -34,3 +34,17 @@ def test_class_names_need_two_distinct_non_empty_names(names):
 
 def test_class_names_come_back_as_a_tuple():
     assert check_class_names(["a", "b"]) == ("a", "b")
+
+
+@pytest.mark.parametrize("kind", DISTRIBUTION_STRATEGIES)
+def test_every_distribution_strategy_is_configurable(kind):
+    DistributionSection(strategy=kind).validate()
+
+
+def test_the_trainer_builds_the_configured_strategies():
+    # models.strategy imports TensorFlow; the configuration's list must not.
+    from models import strategy
+
+    assert strategy.STRATEGY_KINDS is DISTRIBUTION_STRATEGIES
+    for kind in DISTRIBUTION_STRATEGIES:
+        assert strategy.StrategyConfig(kind=kind).kind == kind
