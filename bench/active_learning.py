@@ -1,4 +1,4 @@
-"""Labels needed to reach a target macro-F1: uncertainty sampling against random sampling.
+"""Labels needed to reach a target macro-F1: each query strategy against random sampling.
 
 The campaign's loop, run in memory with the product's own pieces because full TFX
 rounds are far too slow for a benchmark on two cores:
@@ -12,10 +12,12 @@ rounds are far too slow for a benchmark on two cores:
   ``components.spectra_ingest.encoding.split_index`` (stable hash of the spectrum id);
 * each round a fresh ``models.cnn.build_cnn`` (the published network) trained for a few
   epochs with the Trainer's balanced class weights, the pool's probabilities, the
-  uncertainty measures of ``activespec.uncertainty``, the query ranking of the
-  UncertaintySampler (``query_sort_key``; random: its reproducible ``sample_sort_key``),
-  and the simulated oracle (``activespec.oracle.SimulatedOracle``) answering from
-  ``truth/pool_truth.csv``.
+  uncertainty measures of ``activespec.uncertainty``, the query selection of the
+  UncertaintySampler (``query_sort_key``; ``bald`` from the exported signature's MC
+  dropout computation, ``models.export.mc_dropout_predict``; ``diverse_entropy``: k-means
+  in the embedding, ``models.export.embed`` and ``strategies.diverse_selection``; random:
+  its reproducible ``strategies.random_query_key``), and the simulated oracle
+  (``activespec.oracle.SimulatedOracle``) answering from ``truth/pool_truth.csv``.
 
 Round 0 trains on the labelled set alone; then each round queries ``k`` spectra with the
 strategy, the oracle labels them, and they join the training set. Every round the model
@@ -42,7 +44,7 @@ from bench import datasets
 from bench.harness import BenchOptions, Report, Stopwatch, benchmark_main
 
 NAME = "active_learning"
-STRATEGIES = ("entropy", "margin", "least_confidence", "random")
+STRATEGIES = ("entropy", "margin", "least_confidence", "bald", "diverse_entropy", "random")
 BASELINE = "random"
 SURVEY_SEED = 2020
 #: Hash buckets of the query pool and the held-out test split (70 : 30).
@@ -171,8 +173,28 @@ def macro_f1(model, flux: np.ndarray, labels: np.ndarray) -> float:
     return per_class_metrics(matrix, list(DEFAULT_CLASSES))[1]
 
 
+def pool_scores(model, flux: np.ndarray, strategy: str, seed: int) -> dict[str, np.ndarray]:
+    """What the PoolScorer writes for ``strategy``: the probabilities, plus ``bald`` or
+    ``embedding`` when the strategy needs them (the exported signatures' computation)."""
+    from activespec.constants import DEFAULT_MC_PASSES
+    from components import score_features as sf
+    from components.uncertainty_sampler.strategies import extra_scores_for
+    from models import export
+
+    needs = extra_scores_for(strategy)
+    if sf.BALD in needs:
+        probabilities, _, bald = export.mc_dropout_predict(
+            model, flux, passes=DEFAULT_MC_PASSES, seed=seed
+        )
+        return {"probabilities": probabilities, sf.BALD: bald}
+    if sf.EMBEDDING in needs:
+        probabilities, embedding = export.embed(model, flux)
+        return {"probabilities": probabilities, sf.EMBEDDING: embedding}
+    return {"probabilities": model.predict(flux, batch_size=1024, verbose=0)}
+
+
 def select_queries(
-    probabilities: np.ndarray,
+    scores: dict[str, np.ndarray],
     ids: list[str],
     candidates: np.ndarray,
     strategy: str,
@@ -185,35 +207,47 @@ def select_queries(
 
     Parameters
     ----------
-    probabilities : numpy.ndarray, shape [M, C]
-        Class probabilities of the ``candidates``.
+    scores : dict of numpy.ndarray
+        :func:`pool_scores` of the ``candidates``: ``probabilities`` ``[M, C]`` and, for
+        ``bald`` and ``diverse_entropy``, ``bald`` ``[M]`` or ``embedding`` ``[M, D]``.
     ids : list of str
         Spectrum ids of the whole pool.
     candidates : numpy.ndarray of int
         Pool indices not labelled yet.
     strategy : str
-        ``"entropy"``, ``"margin"``, ``"least_confidence"`` or ``"random"``.
+        One of :data:`STRATEGIES`.
     """
     from activespec import uncertainty
-    from components.uncertainty_sampler.records import query_sort_key, sample_sort_key
+    from activespec.constants import DEFAULT_DIVERSITY_FACTOR
+    from components import score_features as sf
+    from components.uncertainty_sampler import strategies
+    from components.uncertainty_sampler.records import query_sort_key
 
-    entropy = uncertainty.entropy(probabilities)
-    margin = uncertainty.margin(probabilities)
-    least_confidence = uncertainty.least_confidence(probabilities)
-    records = [
-        {
-            "spectrum_id": ids[index],
-            "entropy": float(entropy[row]),
-            "margin": float(margin[row]),
-            "least_confidence": float(least_confidence[row]),
-            "index": int(index),
-        }
-        for row, index in enumerate(candidates)
-    ]
+    probabilities = scores["probabilities"]
+    measures = {
+        sf.ENTROPY: uncertainty.entropy(probabilities),
+        sf.MARGIN: uncertainty.margin(probabilities),
+        sf.LEAST_CONFIDENCE: uncertainty.least_confidence(probabilities),
+    }
+    records = []
+    for row, index in enumerate(candidates):
+        record = {sf.SPECTRUM_ID: ids[index], "index": int(index)}
+        record.update({name: float(values[row]) for name, values in measures.items()})
+        if sf.BALD in scores:
+            record[sf.BALD] = float(scores[sf.BALD][row])
+        if sf.EMBEDDING in scores:
+            record[sf.EMBEDDING] = scores[sf.EMBEDDING][row]
+        records.append(record)
+
+    if strategy == strategies.DIVERSE_ENTROPY:
+        size = strategies.candidate_pool_size(k, DEFAULT_DIVERSITY_FACTOR)
+        uncertain = heapq.nsmallest(size, records, key=strategies.entropy_key)
+        chosen = strategies.diverse_selection(uncertain, k, seed, round_index)
+        return np.array([record["index"] for record in chosen])
     if strategy == BASELINE:
 
         def key(record):
-            return sample_sort_key(record, seed, round_index)
+            return strategies.random_query_key(record, seed, round_index)
     else:
 
         def key(record):
@@ -232,18 +266,17 @@ def run_campaigns(dataset: Dataset, oracle, settings: Settings, seed: int) -> di
         dataset.train_flux, dataset.train_labels, seed=round_seed[0], settings=settings
     )
     first_f1 = macro_f1(first, dataset.test_flux, dataset.test_labels)
-    first_pool = first.predict(dataset.pool_flux, batch_size=1024, verbose=0)
     curves = {}
     for strategy in STRATEGIES:
         labelled = np.zeros(len(dataset.pool_ids), dtype=bool)
         queried: list[int] = []
         answers: list[int] = []
         f1_by_round = [first_f1]
-        probabilities = first_pool
+        scores = pool_scores(first, dataset.pool_flux, strategy, seed)
         for round_index in range(1, settings.rounds + 1):
             candidates = np.flatnonzero(~labelled)
             chosen = select_queries(
-                probabilities[candidates],
+                {name: values[candidates] for name, values in scores.items()},
                 dataset.pool_ids,
                 candidates,
                 strategy,
@@ -262,7 +295,7 @@ def run_campaigns(dataset: Dataset, oracle, settings: Settings, seed: int) -> di
             )
             f1_by_round.append(macro_f1(model, dataset.test_flux, dataset.test_labels))
             if round_index < settings.rounds:
-                probabilities = model.predict(dataset.pool_flux, batch_size=1024, verbose=0)
+                scores = pool_scores(model, dataset.pool_flux, strategy, seed)
         curves[strategy] = {
             "labels": [r * settings.query_size for r in range(settings.rounds + 1)],
             "macro_f1": [round(value, 4) for value in f1_by_round],
@@ -300,7 +333,7 @@ def plot_curves(runs: dict[int, dict], settings: Settings, path: Path) -> None:
     ax.set_xlabel("LAMOST labels queried (oracle answers)")
     ax.set_ylabel("macro-F1 on held-out LAMOST test split")
     ax.set_title(
-        f"Uncertainty sampling vs random: {len(runs)} seed(s), k={settings.query_size}/round, "
+        f"Query strategies vs random: {len(runs)} seed(s), k={settings.query_size}/round, "
         f"{settings.epochs} epochs\nline: mean, band: min-max over seeds",
         fontsize=9,
     )

@@ -68,6 +68,7 @@ from activespec import errors
 from activespec.constants import GRID_POINTS, H_ALPHA_VACUUM
 from activespec.model_metadata import ASSETS_EXTRA_DIR, METADATA_FILE
 from activespec.preprocessing import PreprocessConfig, common_grid, scale_minmax, scale_robust
+from activespec.settings import check_class_names
 from models import features
 
 __all__ = [
@@ -89,8 +90,10 @@ __all__ = [
     "SERVING_SIGNATURE",
     "WARMUP_FILE",
     "WARMUP_MODEL_NAME",
+    "embed",
     "export_serving_model",
     "layer_chain",
+    "mc_dropout_predict",
     "mc_dropout_keep_mask",
     "model_metadata",
     "warmup_flux",
@@ -127,12 +130,7 @@ _LOG = logging.getLogger(__name__)
 
 def _check_model(model: tf_keras.Model, class_names: Sequence[str], n_points: int) -> None:
     """Raise ConfigError when the model does not match the class names or the grid."""
-    if len(class_names) < 2 or len(set(class_names)) != len(class_names):
-        raise errors.ConfigError(
-            f"class_names must be at least two distinct names, got {list(class_names)}"
-        )
-    if not all(isinstance(name, str) and name for name in class_names):
-        raise errors.ConfigError(f"class_names must be non-empty strings, got {class_names!r}")
+    check_class_names(class_names)
     input_shape = tuple(model.input_shape)
     if input_shape[1:] != (n_points,):
         raise errors.ConfigError(
@@ -446,6 +444,103 @@ def _embedding(chain: list, flux: tf.Tensor):
     width = int(np.prod(hidden.shape[1:]))  # static: the layers' shapes are known
     embedding = tf.reshape(hidden, [-1, width])
     return probabilities, tf.cast(embedding, tf.float32)
+
+
+def _chain_or_error(model: tf_keras.Model, what: str) -> list:
+    chain = layer_chain(model)
+    if chain is None:
+        raise errors.ConfigError(
+            f"{what} needs a chain of layers with plain Dropout only (as models.cnn.build_cnn "
+            f"builds); model {model.name!r} is not one"
+        )
+    return chain
+
+
+def mc_dropout_predict(
+    model: tf_keras.Model,
+    flux: np.ndarray,
+    *,
+    passes: int,
+    seed: int = 0,
+    batch_size: int = 1024,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the ``predict_flux_mc`` signature computes, on an in-memory Keras model.
+
+    For in-memory loops (the active-learning benchmark) that train models without
+    exporting them; the same masks and reductions as the exported signature.
+
+    Parameters
+    ----------
+    model : tf_keras.Model
+        A chain of layers (see :func:`layer_chain`).
+    flux : numpy.ndarray, shape [N, n_points]
+    passes : int
+        Monte Carlo dropout passes (>= 1).
+    seed : int
+        Fixes the masks.
+    batch_size : int
+
+    Returns
+    -------
+    probabilities, mean_probabilities : numpy.ndarray, shape [N, C], float32
+    bald : numpy.ndarray, shape [N], float32
+
+    Raises
+    ------
+    activespec.errors.ConfigError
+        If the model is not a chain of layers or ``passes`` < 1.
+    """
+    chain = _chain_or_error(model, "MC dropout")
+    if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or passes < 1:
+        raise errors.ConfigError(f"passes must be an integer >= 1, got {passes!r}")
+
+    @tf.function(autograph=False)  # plain graph code: tf.while_loop, no tensor branches
+    def compute(flux_batch, n_passes, mask_seed):
+        return _mc_dropout(chain, flux_batch, n_passes, mask_seed)
+
+    flux = np.asarray(flux, dtype=np.float32)
+    parts = [
+        compute(
+            tf.constant(flux[start : start + batch_size]),
+            tf.constant(passes, tf.int32),
+            tf.constant(seed, tf.int64),
+        )
+        for start in range(0, len(flux), batch_size)
+    ]
+    if not parts:
+        n_classes = model.output_shape[-1]
+        empty = np.zeros((0, n_classes), np.float32)
+        return empty, empty.copy(), np.zeros(0, np.float32)
+    return tuple(np.concatenate([part[i].numpy() for part in parts]) for i in range(3))
+
+
+def embed(
+    model: tf_keras.Model, flux: np.ndarray, *, batch_size: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the ``embed_flux`` signature computes, on an in-memory Keras model.
+
+    Returns
+    -------
+    probabilities : numpy.ndarray, shape [N, C], float32
+    embedding : numpy.ndarray, shape [N, D], float32
+
+    Raises
+    ------
+    activespec.errors.ConfigError
+        If the model is not a chain of layers.
+    """
+    chain = _chain_or_error(model, "The embedding")
+
+    @tf.function(autograph=False)
+    def compute(flux_batch):
+        return _embedding(chain, flux_batch)
+
+    flux = np.asarray(flux, dtype=np.float32)
+    parts = [
+        compute(tf.constant(flux[start : start + batch_size]))
+        for start in range(0, max(len(flux), 1), batch_size)
+    ]
+    return tuple(np.concatenate([part[i].numpy() for part in parts]) for i in range(2))
 
 
 def _write_assets_extra(export_dir: str, metadata: dict, warmup_spectra: np.ndarray) -> None:

@@ -322,3 +322,19 @@ def test_only_chains_with_plain_dropout_get_the_uncertainty_signatures():
         [tf_keras.Input((140,)), tf_keras.layers.GaussianDropout(0.2), tf_keras.layers.Dense(3)]
     )
     assert export.layer_chain(noisy) is None
+
+
+def test_in_memory_helpers_compute_what_the_signatures_do(trained_model, exported, spectra):
+    model, _ = trained_model
+    flux, _, _ = spectra
+    loaded = serving.load_model_dir(exported)
+    for live, signature in zip(
+        export.mc_dropout_predict(model, flux, passes=3, seed=2, batch_size=16),
+        loaded.predict_flux_mc(flux, passes=3, seed=2),
+        strict=True,
+    ):
+        np.testing.assert_allclose(live, signature, atol=1e-5)
+    for live, signature in zip(export.embed(model, flux), loaded.embed_flux(flux), strict=True):
+        np.testing.assert_allclose(live, signature, atol=1e-5)
+    with pytest.raises(errors.ConfigError, match="passes"):
+        export.mc_dropout_predict(model, flux, passes=0)
