@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -460,20 +461,49 @@ def plot(runs: dict, ceilings: dict, path: Path) -> None:
     plt.close(fig)
 
 
+#: Run only these seeds (comma-separated), e.g. one per process on a machine with more
+#: cores; each seed's result is kept in the workdir and reused by the next run.
+SEEDS_ENV = "ACTIVESPEC_CAMPAIGN_SEEDS"
+
+
+def _seeds(sizes: Sizes) -> tuple[int, ...]:
+    chosen = os.environ.get(SEEDS_ENV, "").strip()
+    return tuple(int(seed) for seed in chosen.split(",")) if chosen else sizes.seeds
+
+
+def _cache(options: BenchOptions, sizes: Sizes, seed: int) -> Path:
+    """Where the result of one seed is kept (delete ``WORKDIR/campaign`` to measure anew)."""
+    key = f"{'quick' if sizes is QUICK else 'full'}-s{seed}"
+    return options.scratch("campaign") / f"{key}.json"
+
+
 def run(options: BenchOptions) -> dict:
     """Run both settings on every seed, the ceilings, print, plot and record."""
     sizes = QUICK if options.quick else FULL
     report = Report(NAME, options, dataclasses.asdict(sizes))
     runs: dict[str, dict[int, list]] = {setting: {} for setting in SETTINGS}
     ceilings: dict[int, dict] = {}
+    seeds = _seeds(sizes)
     with Stopwatch() as clock:
-        for seed in sizes.seeds:
+        for seed in seeds:
+            cached = _cache(options, sizes, seed)
+            if cached.exists():
+                done = json.loads(cached.read_text())
+                ceilings[seed] = done["ceiling"]
+                for setting in SETTINGS:
+                    runs[setting][seed] = done[setting]
+                print(f"  seed {seed}: reusing {cached}", flush=True)
+                continue
             survey = load_survey(options, sizes, seed)
             ceilings[seed] = ceiling(survey, sizes, seed)
             print(f"  seed {seed} ceiling: {json.dumps(ceilings[seed])}", flush=True)
             model0 = None
             for setting in SETTINGS:
                 runs[setting][seed], model0 = run_campaign(survey, setting, sizes, seed, model0)
+            cached.write_text(
+                json.dumps({"ceiling": ceilings[seed], **{s: runs[s][seed] for s in SETTINGS}})
+            )
+    sizes = dataclasses.replace(sizes, seeds=seeds)
     report.figure("campaigns_s", clock.seconds, "all campaigns and ceilings", "s")
 
     for setting in SETTINGS:
