@@ -329,8 +329,10 @@ def require_signatures(path: str, available, names: Sequence[str], purpose: str)
             f"the model at {path!r} has no {', '.join(repr(n) for n in missing)} signature, "
             f"which {purpose} needs: it was exported by an older activespec (or is not a "
             "chain of layers with plain Dropout). Train the round again to export it "
-            "with these signatures, or use a strategy that needs only the probabilities "
-            "(entropy, margin, least_confidence, random)"
+            "with these signatures (with [pipeline] enable_cache = true the pipeline may "
+            "reuse an old Trainer run: turn the cache off for that round), or use a "
+            "strategy that needs only the probabilities (entropy, margin, "
+            "least_confidence, random)"
         )
 
 
