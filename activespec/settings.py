@@ -11,7 +11,7 @@ distribution strategies. TensorFlow-free.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from activespec.constants import (
     DEFAULT_DIVERSITY_FACTOR,
@@ -21,6 +21,7 @@ from activespec.constants import (
     DEFAULT_QUERY_SIZE,
     DEFAULT_RECALL_SAMPLE_SIZE,
     DEFAULT_RECALL_STRATA,
+    DEFAULT_REEXAMINE_SIZE,
 )
 from activespec.errors import ConfigError
 from activespec.recall import check_strata
@@ -59,16 +60,19 @@ def check_class_names(class_names: Sequence[str], where: str = "class_names") ->
     Raises
     ------
     activespec.errors.ConfigError
-        If ``class_names`` is one string, or has fewer than two names, a repeated, an
-        empty or a non-string name.
+        If ``class_names`` is one string, a mapping or not iterable, or has fewer than two
+        names, a repeated, an empty or a non-string name.
     """
-    if isinstance(class_names, (str, bytes)):
-        raise ConfigError(f"{where}: a sequence of class names, not one string")
-    names = tuple(class_names)
+    if isinstance(class_names, (str, bytes, Mapping)):
+        raise ConfigError(f"{where}: a sequence of class names, got {class_names!r}")
+    try:
+        names = tuple(class_names)
+    except TypeError:
+        raise ConfigError(f"{where}: a sequence of class names, got {class_names!r}") from None
     if (
         len(names) < 2
-        or len(set(names)) != len(names)
         or not all(isinstance(n, str) and n.strip() for n in names)
+        or len(set(names)) != len(names)
     ):
         raise ConfigError(
             f"{where}: need at least two distinct, non-empty class names, got {list(names)}"
@@ -81,8 +85,8 @@ class SamplingSettings:
     """What each round asks the oracle to label, and how the query is chosen.
 
     The default 70 + 30 + 30 labels differ from the published setting (entropy, a query
-    of 100 and a performance sample of 30): ``query_size = 100`` and
-    ``recall_sample_size = 0`` reproduce it.
+    of 100 and a performance sample of 30): ``query_size = 100``,
+    ``recall_sample_size = 0`` and ``reexamine_size = 0`` reproduce it.
 
     Attributes
     ----------
@@ -116,6 +120,10 @@ class SamplingSettings:
     diversity_factor : int
         ``diverse_entropy`` clusters the ``diversity_factor * query_size`` most uncertain
         spectra (>= 1; 1 is plain entropy).
+    reexamine_size : int
+        Of the ``query_size``, at most this many are lost candidates (listed by the
+        previous round, still unlabelled, now predicted negative), the highest positive
+        score first; the rest are chosen by ``strategy`` (0 disables; <= query_size).
     """
 
     strategy: str = "entropy"
@@ -127,6 +135,7 @@ class SamplingSettings:
     seed: int = 0
     mc_passes: int = DEFAULT_MC_PASSES
     diversity_factor: int = DEFAULT_DIVERSITY_FACTOR
+    reexamine_size: int = DEFAULT_REEXAMINE_SIZE
 
     def validate(self, where: str = "sampling.") -> None:
         """Raise :class:`~activespec.errors.ConfigError` naming the first bad value.
@@ -147,6 +156,11 @@ class SamplingSettings:
                 raise ConfigError(f"{where}{field.name} must be an integer, got {value!r}")
         if self.query_size < 1:
             raise ConfigError(f"{where}query_size must be >= 1, got {self.query_size}")
+        if not 0 <= self.reexamine_size <= self.query_size:
+            raise ConfigError(
+                f"{where}reexamine_size must lie in [0, query_size = {self.query_size}], "
+                f"got {self.reexamine_size}"
+            )
         for name in ("performance_sample_size", "recall_sample_size"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{where}{name} must be >= 0, got {getattr(self, name)}")

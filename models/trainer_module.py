@@ -58,6 +58,7 @@ from tfx_bsl.public import tfxio
 from activespec import errors
 from activespec.constants import DEFAULT_CLASSES
 from activespec.preprocessing import PreprocessConfig
+from activespec.settings import check_class_names
 from models import cnn, export, features, tuning
 from models import strategy as strategy_lib
 
@@ -82,19 +83,6 @@ SUMMARY_FILE = "training_summary.json"
 _COUNT_BATCH_SIZE = 4096
 
 _LOG = logging.getLogger(__name__)
-
-
-def _check_class_names(class_names: Any) -> tuple[str, ...]:
-    if isinstance(class_names, str) or not isinstance(class_names, Sequence):
-        raise errors.ConfigError(f"class_names must be a list of strings, got {class_names!r}")
-    names = tuple(class_names)
-    if len(names) < 2 or not all(isinstance(name, str) and name for name in names):
-        raise errors.ConfigError(
-            f"class_names must be at least two non-empty strings, got {list(names)}"
-        )
-    if len(set(names)) != len(names):
-        raise errors.ConfigError(f"class_names must be distinct, got {list(names)}")
-    return names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,7 +142,9 @@ class TrainerConfig:
                 f"takes n_points={model.n_points}"
             )
         return cls(
-            class_names=_check_class_names(custom_config.get("class_names", DEFAULT_CLASSES)),
+            class_names=check_class_names(
+                custom_config.get("class_names", DEFAULT_CLASSES), "custom_config class_names"
+            ),
             model=model,
             distribution=strategy_lib.StrategyConfig.from_dict(custom_config.get("distribution")),
             preprocessing=preprocessing,

@@ -26,7 +26,9 @@ def test_the_labelled_split_default_has_the_evaluators_test_split():
     assert set(DataSection().splits) == {"train", "eval", "test"}
 
 
-@pytest.mark.parametrize("names", [["only"], ["a", "a"], ["a", ""], "ab", ["a", 3]])
+@pytest.mark.parametrize(
+    "names", [["only"], ["a", "a"], ["a", ""], "ab", ["a", 3], [["a"], "b"], {"a": 0, "b": 1}, 2]
+)
 def test_class_names_need_two_distinct_non_empty_names(names):
     with pytest.raises(ConfigError, match="data.classes"):
         check_class_names(names, "data.classes")

@@ -10,6 +10,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from activespec import errors
 from activespec.constants import DEFAULT_MC_PASSES
+from activespec.settings import check_class_names
 from components.artifact_types import PoolScores
 from components.pool_scorer import executor
 
@@ -108,16 +109,7 @@ class PoolScorer(base_beam_component.BaseBeamComponent):
             If ``class_names``, ``split``, ``batch_size``, ``extra_scores`` or
             ``mc_passes`` is invalid.
         """
-        class_names = list(class_names) if not isinstance(class_names, str) else class_names
-        if (
-            not isinstance(class_names, list)
-            or len(class_names) < 2
-            or not all(isinstance(name, str) and name for name in class_names)
-            or len(set(class_names)) != len(class_names)
-        ):
-            raise errors.ConfigError(
-                f"class_names must be at least two distinct non-empty strings, got {class_names!r}"
-            )
+        class_names = list(check_class_names(class_names, "PoolScorer: class_names"))
         if not isinstance(split, str) or not split:
             raise errors.ConfigError(f"split must be a non-empty string, got {split!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

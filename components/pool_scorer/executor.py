@@ -38,6 +38,7 @@ from tfx_bsl.coders import example_coder
 
 from activespec import errors, uncertainty
 from activespec.constants import DEFAULT_MC_PASSES
+from activespec.settings import check_class_names
 from components import score_features
 from models import export, features, serving
 
@@ -414,11 +415,7 @@ def _parse_class_names(value: Any) -> list[str]:
             value = json.loads(value)
         except json.JSONDecodeError as error:
             raise errors.ConfigError(f"class_names is not a JSON list: {value!r}") from error
-    if not isinstance(value, list) or len(value) < 2:
-        raise errors.ConfigError(f"class_names must be a list of >= 2 names, got {value!r}")
-    if not all(isinstance(name, str) and name for name in value) or len(set(value)) != len(value):
-        raise errors.ConfigError(f"class_names must be distinct non-empty strings, got {value!r}")
-    return value
+    return list(check_class_names(value, "PoolScorer: class_names"))
 
 
 def _parse_extra_scores(value: Any) -> tuple[str, ...]:
