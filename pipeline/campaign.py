@@ -28,6 +28,7 @@ from activespec.labels.records import (
     ROLE_RECALL,
     SAMPLED_ROLES,
 )
+from activespec.labels.training_csv import ID_COLUMN, LABEL_COLUMN
 from activespec.labels.workdir import read_round_rows
 from activespec.workdir import (
     CANDIDATES_FILENAME,
@@ -70,7 +71,7 @@ def snapshot_labels(store, path: pathlib.Path, *, roles=SAMPLED_ROLES) -> tuple[
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["spectrum_id", "label"])
+        writer.writerow([ID_COLUMN, LABEL_COLUMN])
         writer.writerows(rows)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return str(path), digest, len(rows)
