@@ -16,6 +16,8 @@ labelling tools, the catalogue, the oracle and the tests read it in milliseconds
       history.json                  one record per round of ``activespec run``
       tensorboard/                  the same figures as TensorBoard scalars
       catalogue/                    ``activespec candidates``: the merged catalogue, report
+      logs/activespec-<time>.log    the libraries' logs (TensorFlow, TFX, Beam) of one
+                                    ``activespec round``, ``run`` or ``demo``
 
 A simulated survey keeps the ground truth of its pool in ``SURVEY/truth/pool_truth.csv``
 (:func:`survey_truth_path`).
@@ -61,6 +63,8 @@ CATALOGUE_DIRNAME = "catalogue"
 REPORT_FILENAME = "report.html"
 SERVING_MODEL_DIRNAME = "serving_model"
 TFX_DIRNAME = "tfx"
+#: The libraries' logs of each command that runs the pipeline (:mod:`activespec.console`).
+LOGS_DIRNAME = "logs"
 
 #: Where a simulated survey keeps the true class of every pool spectrum.
 TRUTH_RELATIVE_PATH = os.path.join("truth", "pool_truth.csv")
@@ -138,6 +142,15 @@ class WorkDir:
     def report_path(self) -> pathlib.Path:
         """``WORKDIR/catalogue/report.html``."""
         return self.catalogue_dir / REPORT_FILENAME
+
+    @property
+    def logs_dir(self) -> pathlib.Path:
+        """``WORKDIR/logs``: one log file per pipeline command (:mod:`activespec.console`)."""
+        return self.root / LOGS_DIRNAME
+
+    def log_path(self, stamp: str) -> pathlib.Path:
+        """``WORKDIR/logs/activespec-<stamp>.log``."""
+        return self.logs_dir / f"activespec-{stamp}.log"
 
     def round_dir(self, index: int) -> pathlib.Path:
         """``WORKDIR/rounds/round-NNN``."""
