@@ -13,6 +13,7 @@ import pathlib
 import shutil
 import time
 
+from activespec.console import stage_lines
 from activespec.labels.records import (
     ROLE_PERFORMANCE,
     ROLE_QUERY,
@@ -49,6 +50,29 @@ _REJECTIONS = {
     node_ids.LABELLED_INGEST: REJECTED_LABELLED_FILENAME,
     node_ids.POOL_INGEST: REJECTED_POOL_FILENAME,
 }
+
+
+#: The steps of a round as the console shows them, one line each (:func:`step_of`).
+_STEPS = {
+    node_ids.LABELLED_INGEST: "ingest",
+    node_ids.POOL_INGEST: "ingest",
+    node_ids.LABEL_JOIN: "ingest",
+    "Tuner": "tune",
+    node_ids.TRAINER: "train",
+    node_ids.EVALUATOR: "evaluate",
+    node_ids.PUSHER: "evaluate",
+    node_ids.POOL_SCORER: "score",
+    node_ids.UNCERTAINTY_SAMPLER: "query",
+}
+#: The schemas, statistics, example validators and their gates: the ``validate`` step.
+_VALIDATION_SUFFIXES = ("Schema", "StatisticsGen", "ExampleValidator", "ValidationGate")
+
+
+def step_of(node_id: str) -> str:
+    """The step of a round a pipeline node belongs to (its own id if none)."""
+    if node_id in _STEPS:
+        return _STEPS[node_id]
+    return "validate" if node_id.endswith(_VALIDATION_SUFFIXES) else node_id
 
 
 def run_round(
@@ -110,7 +134,9 @@ def run_round(
         beam_pipeline_args=beam_pipeline_args,
     )
     started = time.time()
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    # One console line per step when the command routes the logs (activespec.console).
+    with stage_lines([node.id for node in pipeline.components], step_of):
+        tfx.orchestration.LocalDagRunner().run(pipeline)
     elapsed = time.time() - started
 
     runs = latest_node_runs(open_store(str(wd.metadata_path)), config.pipeline.name)

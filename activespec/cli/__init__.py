@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from activespec import __version__
+from activespec.console import log_path_of
 from activespec.errors import ActivespecError
 
 #: sub-command name -> module (relative to this package) that registers it.
@@ -50,9 +51,38 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ActivespecError as err:
         print(f"activespec {args.command}: error: {err}", file=sys.stderr)
+        _print_log_path(err)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
+        _print_log_path(err)
         return 130
+    except Exception as err:
+        # A failure inside a run whose logs went to a file (activespec.console): its
+        # message here, the traceback in the file. Elsewhere, the usual traceback.
+        if log_path_of(err) is None:
+            raise
+        print(f"activespec {args.command}: error: {type(err).__name__}: {err}", file=sys.stderr)
+        root = _root_cause(err)
+        if root is not err:
+            print(f"  caused by {type(root).__name__}: {root}", file=sys.stderr)
+        _print_log_path(err)
+        return 1
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """The first exception of the chain ``err`` ends (``raise ... from``, or raised while
+    handling another)."""
+    seen = {id(err)}
+    while (cause := err.__cause__ or err.__context__) is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        err = cause
+    return err
+
+
+def _print_log_path(err: BaseException) -> None:
+    path = log_path_of(err)
+    if path is not None:
+        print(f"  the traceback and the libraries' logs: {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 import pathlib
 import time
 
+from activespec.console import Console, add_verbose_option, route_logs
 from activespec.constants import (
     DEFAULT_PERFORMANCE_SAMPLE_SIZE,
     DEFAULT_QUERY_SIZE,
@@ -52,12 +53,12 @@ def register(subparsers) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-epochs", type=int, default=25)
     parser.add_argument("--seed", type=int, default=1)
+    add_verbose_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from activespec.simulator import simulate_survey
 
     workdir = args.workdir.resolve()
@@ -79,27 +80,34 @@ def run(args: argparse.Namespace) -> int:
             )
         )
 
-    from pipeline.campaign import run_campaign
+    from pipeline.campaign import run_campaign  # TensorFlow-free
     from pipeline.configs import load_config
 
     config = load_config(config_path)
     print(f"[2/3] active learning, {args.rounds} rounds with the simulated oracle ({config_path})")
-    history = run_campaign(
-        workdir, config, rounds=args.rounds, oracle="simulated", log=lambda s: print("      " + s)
-    )
-    from activespec.cli.run_cmd import format_history
+    console = Console(indent=" " * 8)
+    # The libraries' logs in WORKDIR/logs, routed before TensorFlow is imported.
+    with route_logs(workdir, console, verbose=args.verbose):
+        history = run_campaign(
+            workdir,
+            config,
+            rounds=args.rounds,
+            oracle="simulated",
+            log=lambda s: console.line("      " + s),
+        )
+        from activespec.cli.run_cmd import format_history
 
-    print(format_history(history))
+        console.line(format_history(history))
 
-    print("[3/3] candidate catalogue and report")
-    from activespec.catalogue import build_catalogue, write_catalogue, write_report
+        console.line("[3/3] candidate catalogue and report")
+        from activespec.catalogue import build_catalogue, write_catalogue, write_report
 
-    catalogue = build_catalogue(workdir)
-    layout = WorkDir(workdir)
-    files = write_catalogue(catalogue, layout.catalogue_dir)
-    files["report"] = write_report(workdir, catalogue, layout.report_path, files=files)
-    for name, path in files.items():
-        print(f"      {name:<8} {path}")
+        catalogue = build_catalogue(workdir)
+        layout = WorkDir(workdir)
+        files = write_catalogue(catalogue, layout.catalogue_dir)
+        files["report"] = write_report(workdir, catalogue, layout.report_path, files=files)
+        for name, path in files.items():
+            console.line(f"      {name:<8} {path}")
     print(f"done in {time.time() - started:.0f} s. Next:")
     print(f"  activespec label serve --workdir {workdir}      # the labelling page")
     print(f"  tensorboard --logdir {layout.tensorboard_dir}       # learning curves")

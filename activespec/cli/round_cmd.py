@@ -8,6 +8,8 @@ import os
 import pathlib
 import sys
 
+from activespec.console import Console, add_verbose_option, route_logs
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -30,6 +32,7 @@ def register(subparsers) -> None:
         "--round", dest="round_index", type=int, help="round number (default: next)"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_verbose_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -40,13 +43,17 @@ def run(args: argparse.Namespace) -> int:
     base = None if args.config else args.workdir
     config = load_config(args.config, base_dir=base)
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from pipeline.campaign import run_next_round
+    # The round's progress on the console (stderr with --json, stdout stays JSON); the
+    # libraries' logs in WORKDIR/logs, routed before TensorFlow is imported.
+    console = Console(sys.stderr if args.json else sys.stdout)
+    with route_logs(args.workdir, console, verbose=args.verbose):
+        from pipeline.campaign import run_next_round
 
-    # Exactly one round of `activespec run` with a human oracle: the labels given so far
-    # train the model, and the round's query is registered for labelling.
-    log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
-    summary, _ = run_next_round(args.workdir, config, round_index=args.round_index, log=log)
+        # Exactly one round of `activespec run` with a human oracle: the labels given so
+        # far train the model, and the round's query is registered for labelling.
+        summary, _ = run_next_round(
+            args.workdir, config, round_index=args.round_index, log=console.line
+        )
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -6,6 +6,8 @@ import argparse
 import os
 import pathlib
 
+from activespec.console import Console, add_verbose_option, route_logs
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -23,6 +25,7 @@ def register(subparsers) -> None:
     parser.add_argument("--oracle", choices=("simulated", "human"), default="human")
     parser.add_argument("--config", type=pathlib.Path, help="TOML configuration file")
     parser.add_argument("--truth", type=pathlib.Path, help="ground truth of a simulated survey")
+    add_verbose_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -35,18 +38,20 @@ def run(args: argparse.Namespace) -> int:
 
         raise ConfigError("--rounds must be at least 1")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from pipeline.campaign import LabelsPending, run_campaign
+    from pipeline.campaign import LabelsPending, run_campaign  # TensorFlow-free
 
+    console = Console()
     try:
-        history = run_campaign(
-            args.workdir,
-            config,
-            rounds=args.rounds,
-            oracle=args.oracle,
-            truth_path=args.truth,
-            log=lambda line: print(line, flush=True),
-        )
+        # The libraries' logs in WORKDIR/logs, routed before TensorFlow is imported.
+        with route_logs(args.workdir, console, verbose=args.verbose):
+            history = run_campaign(
+                args.workdir,
+                config,
+                rounds=args.rounds,
+                oracle=args.oracle,
+                truth_path=args.truth,
+                log=console.line,
+            )
     except LabelsPending as pending:
         print(f"waiting for labels: {pending}")
         return 3
