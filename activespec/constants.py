@@ -40,3 +40,7 @@ DEFAULT_MC_PASSES = 10
 #: The ``diverse_entropy`` strategy clusters the ``DEFAULT_DIVERSITY_FACTOR * query_size``
 #: most uncertain spectra into ``query_size`` clusters and queries the most uncertain of each.
 DEFAULT_DIVERSITY_FACTOR = 5
+#: Of each query, up to this many spectra are lost candidates: listed by the previous
+#: round, unlabelled, and now predicted negative; they are shown again, most positive
+#: first, instead of silently leaving the list.
+DEFAULT_REEXAMINE_SIZE = 10

@@ -123,7 +123,8 @@ class SamplingSettings:
     reexamine_size : int
         Of the ``query_size``, at most this many are lost candidates (listed by the
         previous round, still unlabelled, now predicted negative), the highest positive
-        score first; the rest are chosen by ``strategy`` (0 disables; <= query_size).
+        score first; the rest are chosen by ``strategy`` (>= 0; 0 disables; a query
+        smaller than this is all lost candidates, if there are as many).
     """
 
     strategy: str = "entropy"
@@ -156,12 +157,7 @@ class SamplingSettings:
                 raise ConfigError(f"{where}{field.name} must be an integer, got {value!r}")
         if self.query_size < 1:
             raise ConfigError(f"{where}query_size must be >= 1, got {self.query_size}")
-        if not 0 <= self.reexamine_size <= self.query_size:
-            raise ConfigError(
-                f"{where}reexamine_size must lie in [0, query_size = {self.query_size}], "
-                f"got {self.reexamine_size}"
-            )
-        for name in ("performance_sample_size", "recall_sample_size"):
+        for name in ("performance_sample_size", "recall_sample_size", "reexamine_size"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{where}{name} must be >= 0, got {getattr(self, name)}")
         check_strata(self.recall_strata, f"{where}recall_strata")

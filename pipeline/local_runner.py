@@ -75,6 +75,15 @@ def step_of(node_id: str) -> str:
     return "validate" if node_id.endswith(_VALIDATION_SUFFIXES) else node_id
 
 
+def _previous_candidates(wd: WorkDir, index: int) -> str:
+    """The latest earlier round's ``candidates.csv`` ("" in round 0 or if none exists)."""
+    for earlier in range(index - 1, -1, -1):
+        path = wd.round_dir(earlier) / CANDIDATES_FILENAME
+        if path.is_file():
+            return str(path)
+    return ""
+
+
 def run_round(
     workdir: str | os.PathLike,
     config: RoundConfig,
@@ -128,6 +137,7 @@ def run_round(
         pool_fingerprint=fingerprint,
         labels_snapshot=labels_snapshot,
         labels_digest=labels_digest,
+        previous_candidates=_previous_candidates(wd, index),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             str(wd.metadata_path)
         ),
@@ -214,6 +224,9 @@ def summarise_round(
                 sampler.artifact("recall_sample"), "recall_sample_size"
             ),
             "num_candidates": custom_property(sampler.artifact("candidates"), "num_candidates"),
+            # Confirmed finds listed beside the predictions; lost candidates re-queried.
+            "num_confirmed": custom_property(sampler.artifact("candidates"), "num_confirmed"),
+            "num_reexamined": custom_property(sampler.artifact("candidates"), "num_reexamined"),
             "num_predicted_negative": custom_property(
                 sampler.artifact("candidates"), "num_predicted_negative"
             ),

@@ -49,6 +49,7 @@ def create_pipeline(
     pool_fingerprint: str = "",
     labels_snapshot: str = "",
     labels_digest: str = "",
+    previous_candidates: str = "",
     metadata_connection_config=None,
     beam_pipeline_args: list[str] | None = None,
 ) -> tfx.dsl.Pipeline:
@@ -72,6 +73,9 @@ def create_pipeline(
     labels_digest : str
         Digest of ``labels_snapshot`` (a new label reruns training, an unchanged set hits
         the cache).
+    previous_candidates : str
+        The previous round's ``candidates.csv`` ("" for none): the UncertaintySampler
+        shows its spectra that are now predicted negative again (``reexamine_size``).
     metadata_connection_config : optional
         ML Metadata connection (SQLite for the local runner; None on Kubeflow).
     beam_pipeline_args : list of str, optional
@@ -197,6 +201,7 @@ def create_pipeline(
         labelled_examples=training_examples,
         class_names=classes,
         round_index=round_index,
+        previous_candidates=previous_candidates,
         **dataclasses.asdict(config.sampling),
     )
 

@@ -27,11 +27,13 @@ from .params import (
     PERFORMANCE_SAMPLE_KEY,
     PERFORMANCE_SAMPLE_SIZE_KEY,
     POSITIVE_CLASSES_KEY,
+    PREVIOUS_CANDIDATES_KEY,
     QUERY_KEY,
     QUERY_SIZE_KEY,
     RECALL_SAMPLE_KEY,
     RECALL_SAMPLE_SIZE_KEY,
     RECALL_STRATA_KEY,
+    REEXAMINE_SIZE_KEY,
     ROUND_INDEX_KEY,
     SCORES_KEY,
     SEED_KEY,
@@ -59,6 +61,9 @@ class UncertaintySamplerSpec(ComponentSpec):
         # Absent in pipelines compiled before the bald and diverse_entropy strategies.
         MC_PASSES_KEY: ExecutionParameter(type=int, optional=True),
         DIVERSITY_FACTOR_KEY: ExecutionParameter(type=int, optional=True),
+        # Absent in pipelines compiled before lost candidates were re-examined.
+        REEXAMINE_SIZE_KEY: ExecutionParameter(type=int, optional=True),
+        PREVIOUS_CANDIDATES_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         SCORES_KEY: ChannelParameter(type=PoolScores),
@@ -136,6 +141,8 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
         round_index: int = _DEFAULTS.round_index,
         mc_passes: int = _DEFAULTS.mc_passes,
         diversity_factor: int = _DEFAULTS.diversity_factor,
+        reexamine_size: int = _DEFAULTS.reexamine_size,
+        previous_candidates: str = _DEFAULTS.previous_candidates,
     ):
         """Configure the sampler; the defaults and checks are those of :class:`SamplerParams`.
 
@@ -169,6 +176,11 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
         diversity_factor : int
             ``diverse_entropy`` clusters the ``diversity_factor * query_size`` most
             uncertain spectra (>= 1).
+        reexamine_size : int
+            At most this many of the query are lost candidates of ``previous_candidates``
+            (>= 0; at most ``query_size`` are taken).
+        previous_candidates : str
+            Path or URI of the previous round's ``candidates.csv``; "" for none.
 
         Raises
         ------
@@ -187,6 +199,8 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
             round_index=round_index,
             mc_passes=mc_passes,
             diversity_factor=diversity_factor,
+            reexamine_size=reexamine_size,
+            previous_candidates=previous_candidates,
         )
         spec = UncertaintySamplerSpec(
             scores=scores,

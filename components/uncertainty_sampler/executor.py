@@ -94,6 +94,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "recall_sample_size": counts["recall"],
             "num_candidates": counts["candidates"],
             "num_confirmed": counts["confirmed"],
+            "num_reexamined": counts["reexamined"],
             "num_predicted_negative": counts["negatives"],
             "num_scored": counts["scored"],
             "num_excluded_labelled": counts["excluded"],
@@ -134,20 +135,32 @@ def _build_pipeline(
     unlabelled = separated.unlabelled
     confirmed = separated[transforms.CONFIRMED_TAG]
 
-    selected_query = transforms.top_query(
+    positive_indices = tuple(params.class_names.index(name) for name in params.positive_classes)
+    predicted_negative = transforms.negatives(unlabelled, params.positive_classes)
+    # Lost candidates first: a find of an earlier round is shown again, never just dropped.
+    lost = transforms.lost_candidates(
+        predicted_negative,
+        transforms.previous_candidate_ids(pipeline, params.previous_candidates),
+        min(params.reexamine_size, params.query_size),
+        positive_indices,
+    )
+    uncertain = transforms.top_query(
         unlabelled,
         params.strategy,
         params.query_size,
         seed=params.seed,
         round_index=params.round_index,
         diversity_factor=params.diversity_factor,
+    )
+    selected_query = transforms.merge_query(
+        uncertain, lost, params.query_size, params.strategy
     ) | "WriteQuery" >> beam.ParDo(
         transforms.WriteSelection(
             query_dir,
             QUERY_NAME,
             ROLE_QUERY,
             params.class_names,
-            extra=strategies.query_columns(params.strategy),
+            extra=(*strategies.query_columns(params.strategy), records.QUERY_REASON),
         )
     )
     predicted_positive = transforms.positives(unlabelled, params.positive_classes)
@@ -171,12 +184,11 @@ def _build_pipeline(
         params.class_names,
     )
 
-    predicted_negative = transforms.negatives(unlabelled, params.positive_classes)
     recall_sample = transforms.recall_sample(
         predicted_negative,
         params.recall_sample_size,
         params.recall_strata,
-        tuple(params.class_names.index(name) for name in params.positive_classes),
+        positive_indices,
         params.seed,
         params.round_index,
     )
@@ -201,6 +213,7 @@ def _build_pipeline(
             transforms.count_as(confirmed, "confirmed"),
             transforms.count_as(predicted_negative, "negatives"),
             transforms.value_as(selected_query, "query"),
+            transforms.value_as(lost | "CountLost" >> beam.Map(len), "reexamined"),
             transforms.value_as(selected_performance, "performance"),
             transforms.value_as(selected_recall, "recall"),
         )
@@ -225,6 +238,7 @@ def _read_counts(counts_dir: str) -> dict[str, int]:
             "excluded",
             "candidates",
             "confirmed",
+            "reexamined",
             "negatives",
             "query",
             "performance",

@@ -29,6 +29,8 @@ SEED_KEY = "seed"
 ROUND_INDEX_KEY = "round_index"
 MC_PASSES_KEY = "mc_passes"
 DIVERSITY_FACTOR_KEY = "diversity_factor"
+REEXAMINE_SIZE_KEY = "reexamine_size"
+PREVIOUS_CANDIDATES_KEY = "previous_candidates"
 
 #: The strategies the sampler knows (defined in :mod:`activespec.settings`).
 STRATEGIES = SAMPLING_STRATEGIES
@@ -47,10 +49,15 @@ class SamplerParams(SamplingSettings):
         Class names in probability order.
     round_index : int
         With ``seed``, fixes the random samples; another round draws other samples.
+    previous_candidates : str
+        The previous round's ``candidates.csv`` ("" for none): its spectra that are now
+        unlabelled and predicted negative are the lost candidates ``reexamine_size`` shows
+        again.
     """
 
     class_names: tuple[str, ...] = DEFAULT_CLASSES
     round_index: int = 0
+    previous_candidates: str = ""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -77,6 +84,8 @@ class SamplerParams(SamplingSettings):
             ROUND_INDEX_KEY: self.round_index,
             MC_PASSES_KEY: self.mc_passes,
             DIVERSITY_FACTOR_KEY: self.diversity_factor,
+            REEXAMINE_SIZE_KEY: self.reexamine_size,
+            PREVIOUS_CANDIDATES_KEY: self.previous_candidates,
         }
 
     @classmethod
@@ -99,6 +108,8 @@ class SamplerParams(SamplingSettings):
             round_index=_integer(props, ROUND_INDEX_KEY, defaults.round_index),
             mc_passes=_integer(props, MC_PASSES_KEY, defaults.mc_passes),
             diversity_factor=_integer(props, DIVERSITY_FACTOR_KEY, defaults.diversity_factor),
+            reexamine_size=_integer(props, REEXAMINE_SIZE_KEY, defaults.reexamine_size),
+            previous_candidates=props.get(PREVIOUS_CANDIDATES_KEY) or "",
         )
 
 

@@ -32,6 +32,10 @@ CANDIDATE_COLUMNS = (STATUS, CONFIRMED_LABEL)
 #: keeps its finds (they leave the pool to be queried, not the catalogue).
 STATUS_PREDICTED = "predicted"
 STATUS_CONFIRMED = "confirmed"
+#: Extra column of the query: why a spectrum is in it, the strategy's name or
+#: :data:`REASON_LOST_CANDIDATE` (listed by the previous round, now predicted negative).
+QUERY_REASON = "query_reason"
+REASON_LOST_CANDIDATE = "lost-candidate"
 
 
 class ScoreRecordError(ActivespecError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
+import math
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -131,6 +133,65 @@ def top_query(
         )
     key = functools.partial(records.query_sort_key, strategy=strategy)
     return unlabelled | "TopUncertain" >> beam.combiners.Top.Smallest(query_size, key=key)
+
+
+def _previous_candidate_id(line: str):
+    # candidates.csv starts with spectrum_id (records.csv_columns); ids may be quoted.
+    return next(csv.reader([line]))[0], True
+
+
+def previous_candidate_ids(pipeline: beam.Pipeline, path: str):
+    """``(spectrum_id, True)`` for every row of the previous round's ``candidates.csv``;
+    empty when ``path`` is ""."""
+    if not path:
+        return pipeline | "NoPreviousCandidates" >> beam.Create([])
+    return (
+        pipeline
+        | "ReadPreviousCandidates" >> beam.io.ReadFromText(path, skip_header_lines=1)
+        | "PreviousCandidateId" >> beam.Map(_previous_candidate_id)
+    )
+
+
+def _is_listed(record: dict, listed: dict) -> bool:
+    return record[sf.SPECTRUM_ID] in listed
+
+
+def _lost_key(record: dict, positive_indices: tuple) -> tuple[float, str]:
+    score = records.positive_score(record, positive_indices)
+    return (-score if math.isfinite(score) else math.inf, record[sf.SPECTRUM_ID])
+
+
+def lost_candidates(predicted_negative, previous_ids, size: int, positive_indices):
+    """A one-element PCollection: at most ``size`` unlabelled spectra the previous round
+    listed as candidates and the model now predicts negative, highest positive score
+    first (ties by id). They are shown to the expert again rather than dropped."""
+    if size == 0:
+        return predicted_negative.pipeline | "NoLostCandidates" >> beam.Create([[]])
+    key = functools.partial(_lost_key, positive_indices=tuple(positive_indices))
+    return (
+        predicted_negative
+        | "LostCandidates" >> beam.Filter(_is_listed, beam.pvalue.AsDict(previous_ids))
+        | "TopLost" >> beam.combiners.Top.Smallest(size, key=key)
+    )
+
+
+def _merge_query(uncertain: list, lost: list, query_size: int, reason: str) -> list:
+    chosen = [{**record, records.QUERY_REASON: records.REASON_LOST_CANDIDATE} for record in lost]
+    taken = {record[sf.SPECTRUM_ID] for record in chosen}
+    rest = [
+        {**record, records.QUERY_REASON: reason}
+        for record in uncertain
+        if record[sf.SPECTRUM_ID] not in taken
+    ]
+    return chosen + rest[: max(0, query_size - len(chosen))]
+
+
+def merge_query(uncertain, lost, query_size: int, strategy: str):
+    """The query: the lost candidates first, then the strategy's choice up to
+    ``query_size`` (``uncertain`` holds ``query_size`` records, so it always fills it)."""
+    return uncertain | "MergeQuery" >> beam.Map(
+        _merge_query, beam.pvalue.AsSingleton(lost), query_size=query_size, reason=strategy
+    )
 
 
 def random_sample(population, size: int, seed: int, round_index: int, label: str):

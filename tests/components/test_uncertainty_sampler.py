@@ -446,3 +446,61 @@ def test_recall_sample_of_zero_still_counts_the_strata(pool, tmp_path):
     strata = _json(os.path.join(folder, "recall_strata.json"))
     assert sum(entry["stratum_population"] for entry in strata) == len(_negatives(table, set()))
     assert all(entry["stratum_sample_size"] == 0 for entry in strata)
+
+
+def test_lost_candidates_are_queried_first_then_the_strategy_fills_the_query(
+    pool, labelled, tmp_path
+):
+    scores, table = pool
+    examples, labelled_ids = labelled
+    positive = [DEFAULT_CLASSES.index(name) for name in POSITIVE]
+    score = table["probabilities"][:, positive].sum(axis=1)
+    negative = np.array([DEFAULT_CLASSES[label] not in POSITIVE for label in table["label"]])
+    # The previous round listed 30 spectra now predicted negative (some labelled since),
+    # 20 still predicted positive, and an id that left the pool.
+    rng = np.random.default_rng(7)
+    lost_pool = rng.choice(np.flatnonzero(negative), size=30, replace=False)
+    still = rng.choice(np.flatnonzero(~negative), size=20, replace=False)
+    previous = tmp_path / "previous_candidates.csv"
+    with previous.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["spectrum_id", "predicted_class"])
+        for i in [*lost_pool, *still]:
+            writer.writerow([table["id"][i], "emission"])
+        writer.writerow(["gone-from-the-pool", "emission"])
+
+    outputs = _run(
+        str(tmp_path / "out"),
+        scores,
+        examples,
+        strategy="entropy",
+        query_size=40,
+        reexamine_size=8,
+        previous_candidates=str(previous),
+    )
+    rows = _csv(os.path.join(outputs["query"].uri, "query.csv"))
+    lost = [i for i in lost_pool if table["id"][i] not in labelled_ids]
+    expected_lost = [
+        table["id"][i] for i in sorted(lost, key=lambda i: (-score[i], table["id"][i]))
+    ][:8]
+    assert len(rows) == 40
+    assert [row["spectrum_id"] for row in rows[:8]] == expected_lost
+    assert {row["query_reason"] for row in rows[:8]} == {"lost-candidate"}
+    assert {row["query_reason"] for row in rows[8:]} == {"entropy"}
+    # The rest is the entropy query without the lost candidates it already holds.
+    reference = [i for i in _reference_query(table, sf.ENTROPY, 40, labelled_ids)]
+    assert [row["spectrum_id"] for row in rows[8:]] == [
+        i for i in reference if i not in expected_lost
+    ][:32]
+    assert outputs["candidates"].get_int_custom_property("num_reexamined") == 8
+
+
+def test_without_a_previous_round_the_query_is_the_strategy_s_alone(entropy_run, pool, labelled):
+    rows = _csv(os.path.join(entropy_run["query"].uri, "query.csv"))
+    assert {row["query_reason"] for row in rows} == {"entropy"}
+    assert entropy_run["candidates"].get_int_custom_property("num_reexamined") == 0
+
+
+def test_reexamine_size_cannot_be_negative():
+    with pytest.raises(ConfigError, match="reexamine_size"):
+        SamplerParams(reexamine_size=-1)
