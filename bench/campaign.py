@@ -25,9 +25,11 @@ Two settings share each seed's survey and round-0 model:
     Škoda et al. (2020): 100 query + 30 performance sample, no recall sample, and the
     candidate list without memory (labelled spectra leave it, confirmed finds included).
 ``default``
-    This product's defaults (:mod:`activespec.constants`): 70 query + 30 performance +
-    30 recall sample, candidate memory, and the recall estimate with its 95 % interval
-    (:func:`activespec.recall.estimate_recall`, as ``pipeline.campaign`` records it).
+    This product's defaults (:mod:`activespec.constants`): 70 query (of which up to 10
+    lost candidates: listed by the previous round, now predicted negative) + 30
+    performance + 30 recall sample, candidate memory, and the recall estimate with its
+    95 % interval (:func:`activespec.recall.estimate_recall`, as ``pipeline.campaign``
+    records it).
 
 The ceiling: the same CNN trained fully supervised on the ground truth of a random half
 of the pool (the Trainer's class weighting, 25 epochs) and tested on the other half; figures are recall at precision >= 0.9 and the best F1 over the
@@ -78,6 +80,7 @@ class Sampling:
     performance_sample_size: int
     recall_sample_size: int
     candidate_memory: bool
+    reexamine_size: int
 
 
 def sampling_of(setting: str) -> Sampling:
@@ -85,12 +88,13 @@ def sampling_of(setting: str) -> Sampling:
     from activespec import constants
 
     if setting == "published":
-        return Sampling(100, 30, 0, candidate_memory=False)
+        return Sampling(100, 30, 0, candidate_memory=False, reexamine_size=0)
     return Sampling(
         constants.DEFAULT_QUERY_SIZE,
         constants.DEFAULT_PERFORMANCE_SAMPLE_SIZE,
         constants.DEFAULT_RECALL_SAMPLE_SIZE,
         candidate_memory=True,
+        reexamine_size=constants.DEFAULT_REEXAMINE_SIZE,
     )
 
 
@@ -239,6 +243,7 @@ def run_campaign(survey: Survey, setting: str, sizes: Sizes, seed: int, first_mo
     positive = survey.pool_labels > 0
     subtypes = sorted(set(survey.pool_subtypes[positive]))
     labelled: dict[int, int] = {}
+    previously_listed = np.zeros(len(positive), bool)
     rounds = []
     model0 = first_model
     for round_index in range(sizes.rounds):
@@ -268,7 +273,23 @@ def run_campaign(survey: Survey, setting: str, sizes: Sizes, seed: int, first_mo
         listed = candidates | confirmed if sampling.candidate_memory else candidates
 
         records = _records(survey.pool_ids, probabilities, np.flatnonzero(unlabelled))
-        query = select(records, sampling.query_size, lambda r: query_sort_key(r, "entropy"))
+        uncertain = select(records, sampling.query_size, lambda r: query_sort_key(r, "entropy"))
+        # The sampler's lost candidates: listed last round, now predicted negative.
+        lost = select(
+            [
+                r
+                for r in records
+                if previously_listed[r["row"]] and not predicted_positive[r["row"]]
+            ],
+            min(sampling.reexamine_size, sampling.query_size),
+            lambda r: (-r["score"], r["spectrum_id"]),
+        )
+        lost_rows = {r["row"] for r in lost}
+        query = (
+            lost
+            + [r for r in uncertain if r["row"] not in lost_rows][: sampling.query_size - len(lost)]
+        )
+        previously_listed = listed
         cand_records = [r for r in records if predicted_positive[r["row"]]]
         performance = select(
             cand_records,
@@ -283,6 +304,8 @@ def run_campaign(survey: Survey, setting: str, sizes: Sizes, seed: int, first_mo
             "round": round_index,
             "labels_so_far": len(labelled),
             "candidates": int(listed.sum()),
+            "reexamined": len(lost),
+            "reexamined_positive": sum(int(positive[r["row"]]) for r in lost),
             "true_precision": _ratio((listed & positive).sum(), listed.sum()),
             "true_recall": _ratio((listed & positive).sum(), positive.sum()),
             "recall_by_subtype": {
