@@ -405,8 +405,11 @@ def ceiling(survey: Survey, sizes: Sizes, seed: int) -> dict:
 def threshold_figures(score: np.ndarray, truth: np.ndarray) -> dict:
     """Best F1 over thresholds on ``score``, and the recall at precision >= 0.9."""
     order = np.argsort(-score, kind="stable")
-    hits = np.cumsum(truth[order])
-    listed = np.arange(1, len(order) + 1)
+    # A threshold cuts between distinct scores only: keep the last position of each tie.
+    ranked = score[order]
+    cut = np.r_[ranked[1:] != ranked[:-1], True]
+    hits = np.cumsum(truth[order])[cut]
+    listed = np.arange(1, len(order) + 1)[cut]
     precision = hits / listed
     recall = hits / max(int(truth.sum()), 1)
     f1 = np.where(hits > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
