@@ -52,6 +52,7 @@ def run_scorer(examples, model_artifact, scores_uri: Path, mode: str, workers: i
     from activespec.constants import DEFAULT_CLASSES
     from components.artifact_types import PoolScores
     from components.pool_scorer import executor as scorer
+    from components.pool_scorer import spec
 
     scores = PoolScores()
     scores.uri = str(scores_uri)
@@ -64,15 +65,15 @@ def run_scorer(examples, model_artifact, scores_uri: Path, mode: str, workers: i
         tmp_dir=str(Path(scores_uri).parent / f"{Path(scores_uri).name}-tmp"),
     )
     scorer.Executor(context).Do(
-        {"examples": [examples], "model": [model_artifact]},
-        {"scores": [scores]},
+        {spec.EXAMPLES_KEY: [examples], spec.MODEL_KEY: [model_artifact]},
+        {spec.SCORES_KEY: [scores]},
         {
-            scorer.CLASS_NAMES_KEY: json.dumps(list(DEFAULT_CLASSES)),
-            scorer.SPLIT_KEY: "pool",
-            scorer.BATCH_SIZE_KEY: BATCH_SIZE,
+            spec.CLASS_NAMES_KEY: json.dumps(list(DEFAULT_CLASSES)),
+            spec.SPLIT_KEY: "pool",
+            spec.BATCH_SIZE_KEY: BATCH_SIZE,
         },
     )
-    return scores.get_int_custom_property("num_scored")
+    return scores.get_int_custom_property(spec.NUM_SCORED_PROPERTY)
 
 
 def _read_flux(examples) -> np.ndarray:

@@ -173,7 +173,8 @@ def summarise_round(
     """
     # The components' packages import TFX; a round has already loaded it.
     from components.label_join import spec as join
-    from components.spectra_ingest import params as ingest
+    from components.pool_scorer import spec as scorer_spec
+    from components.spectra_ingest import spec as ingest
     from pipeline.evaluation import read_evaluation
 
     classes = list(config.data.classes)
@@ -233,7 +234,9 @@ def summarise_round(
         }
     scorer = runs.get(node_ids.POOL_SCORER)
     if scorer is not None:
-        summary["num_scored"] = custom_property(scorer.artifact("scores"), "num_scored")
+        summary["num_scored"] = custom_property(
+            scorer.artifact(scorer_spec.SCORES_KEY), scorer_spec.NUM_SCORED_PROPERTY
+        )
     label_join = runs.get(node_ids.LABEL_JOIN)
     if label_join is not None:
         joined = label_join.artifact(join.EXAMPLES_KEY)

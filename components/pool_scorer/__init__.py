@@ -1,6 +1,6 @@
 """PoolScorer component: class probabilities and uncertainty of every pool spectrum."""
 
-from components.pool_scorer.component import PoolScorer, PoolScorerSpec
+from components.pool_scorer.component import PoolScorer
 from components.pool_scorer.executor import (
     DEFAULT_BATCH_SIZE,
     Executor,
@@ -8,6 +8,7 @@ from components.pool_scorer.executor import (
     score_record_batch,
     scores_file_pattern,
 )
+from components.pool_scorer.spec import PoolScorerSpec
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

@@ -5,38 +5,15 @@ from collections.abc import Sequence
 
 from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
-from tfx.types import standard_artifacts
-from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from activespec import errors
 from activespec.constants import DEFAULT_MC_PASSES
 from activespec.settings import check_class_names
 from components.artifact_types import PoolScores
 from components.pool_scorer import executor
+from components.pool_scorer.spec import PoolScorerSpec
 
-__all__ = ["PoolScorer", "PoolScorerSpec"]
-
-
-class PoolScorerSpec(types.ComponentSpec):
-    """Inputs, outputs and parameters of :class:`PoolScorer`."""
-
-    PARAMETERS = {
-        # A JSON list: lists are not a primitive execution-property type in the TFX IR.
-        executor.CLASS_NAMES_KEY: ExecutionParameter(type=str),
-        executor.SPLIT_KEY: ExecutionParameter(type=str),
-        executor.BATCH_SIZE_KEY: ExecutionParameter(type=int),
-        # A JSON list of score_features.EXTRA_SCORES names; absent in older pipelines.
-        executor.EXTRA_SCORES_KEY: ExecutionParameter(type=str, optional=True),
-        executor.MC_PASSES_KEY: ExecutionParameter(type=int, optional=True),
-        executor.SEED_KEY: ExecutionParameter(type=int, optional=True),
-    }
-    INPUTS = {
-        executor.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
-        executor.MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
-    }
-    OUTPUTS = {
-        executor.SCORES_KEY: ChannelParameter(type=PoolScores),
-    }
+__all__ = ["PoolScorer"]
 
 
 class PoolScorer(base_beam_component.BaseBeamComponent):

@@ -40,36 +40,31 @@ from activespec import errors, uncertainty
 from activespec.constants import DEFAULT_MC_PASSES
 from activespec.settings import check_class_names
 from components import score_features
+from components.pool_scorer.spec import (
+    BATCH_SIZE_KEY,
+    CLASS_NAMES_KEY,
+    EXAMPLES_KEY,
+    EXTRA_SCORES_KEY,
+    MC_PASSES_KEY,
+    MODEL_DIR_PROPERTY,
+    MODEL_KEY,
+    NUM_REJECTED_PROPERTY,
+    NUM_SCORED_PROPERTY,
+    SCORES_KEY,
+    SEED_KEY,
+    SPLIT_KEY,
+)
 from models import export, features, serving
 
 __all__ = [
-    "BATCH_SIZE_KEY",
-    "CLASS_NAMES_KEY",
     "DEFAULT_BATCH_SIZE",
-    "EXAMPLES_KEY",
-    "EXTRA_SCORES_KEY",
     "Executor",
-    "MC_PASSES_KEY",
     "METRICS_NAMESPACE",
-    "MODEL_KEY",
     "SCORES_FILE_PREFIX",
-    "SCORES_KEY",
-    "SEED_KEY",
-    "SPLIT_KEY",
     "ScorePool",
     "score_record_batch",
     "scores_file_pattern",
 ]
-
-EXAMPLES_KEY = "examples"
-MODEL_KEY = "model"
-SCORES_KEY = "scores"
-CLASS_NAMES_KEY = "class_names"
-SPLIT_KEY = "split"
-BATCH_SIZE_KEY = "batch_size"
-EXTRA_SCORES_KEY = "extra_scores"
-MC_PASSES_KEY = "mc_passes"
-SEED_KEY = "seed"
 
 #: The signature each optional score comes from, and what needs it (for the error message).
 _EXTRA_SCORE_SIGNATURES = {
@@ -539,12 +534,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         if num_scored is None:
             _LOG.info("Runner reports no metrics; counting the score records instead")
             num_scored = _count_records(scores_file_pattern(scores.uri))
-        scores.set_int_custom_property("num_scored", num_scored)
+        scores.set_int_custom_property(NUM_SCORED_PROPERTY, num_scored)
         if num_rejected is not None:
-            scores.set_int_custom_property("num_rejected", num_rejected)
+            scores.set_int_custom_property(NUM_REJECTED_PROPERTY, num_rejected)
         scores.set_string_custom_property(CLASS_NAMES_KEY, json.dumps(class_names))
         scores.set_string_custom_property(SPLIT_KEY, split)
-        scores.set_string_custom_property("model_dir", model_dir)
+        scores.set_string_custom_property(MODEL_DIR_PROPERTY, model_dir)
         scores.set_string_custom_property(EXTRA_SCORES_KEY, json.dumps(list(extra_scores)))
         if score_features.BALD in extra_scores:
             scores.set_int_custom_property(MC_PASSES_KEY, mc_passes)

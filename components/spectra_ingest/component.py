@@ -8,45 +8,13 @@ from typing import Any
 from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
-from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
 from activespec.constants import DEFAULT_CLASSES
 from components.artifact_types import RejectedFiles
 
 from . import executor
-from .params import (
-    CLASS_NAMES_KEY,
-    DEGRADE_RESOLUTION_KEY,
-    EXAMPLES_KEY,
-    FILE_LIST_KEY,
-    FILE_PATTERNS_KEY,
-    INPUT_FINGERPRINT_KEY,
-    LABELS_KEY,
-    PREPROCESSING_KEY,
-    REJECTIONS_KEY,
-    SPLITS_KEY,
-    make_params,
-)
-
-
-class SpectraIngestSpec(ComponentSpec):
-    """Parameters and outputs of :class:`SpectraIngest` (lists and dicts as JSON strings)."""
-
-    PARAMETERS = {
-        FILE_PATTERNS_KEY: ExecutionParameter(type=str),
-        FILE_LIST_KEY: ExecutionParameter(type=str, optional=True),
-        LABELS_KEY: ExecutionParameter(type=str, optional=True),
-        CLASS_NAMES_KEY: ExecutionParameter(type=str),
-        PREPROCESSING_KEY: ExecutionParameter(type=str),
-        DEGRADE_RESOLUTION_KEY: ExecutionParameter(type=bool),
-        SPLITS_KEY: ExecutionParameter(type=str),
-        INPUT_FINGERPRINT_KEY: ExecutionParameter(type=str, optional=True),
-    }
-    INPUTS: dict[str, ChannelParameter] = {}
-    OUTPUTS = {
-        EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
-        REJECTIONS_KEY: ChannelParameter(type=RejectedFiles),
-    }
+from .params import make_params
+from .spec import SpectraIngestSpec
 
 
 class SpectraIngest(base_beam_component.BaseBeamComponent):

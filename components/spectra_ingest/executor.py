@@ -19,14 +19,14 @@ from activespec.errors import ConfigError
 from activespec.labels import load_labels
 
 from . import transforms
-from .params import (
+from .params import IngestParams
+from .spec import (
     EXAMPLES_KEY,
     NUM_EXAMPLES_PROPERTY_PREFIX,
     NUM_INGESTED_PROPERTY,
     NUM_REJECTED_PROPERTY,
     REJECTIONS_BY_CODE_PROPERTY,
     REJECTIONS_KEY,
-    IngestParams,
 )
 
 #: Output file names, as in ExampleGen (``Split-<name>/data_tfrecord-*.gz``).

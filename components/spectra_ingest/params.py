@@ -1,8 +1,9 @@
-"""Parameters of the SpectraIngest component: names, validation and (de)serialisation.
+"""Parameters of the SpectraIngest component: validation and (de)serialisation.
 
 TFX stores execution properties as primitives, so lists and dicts travel as canonical
 JSON strings (sorted keys). The same :class:`IngestParams` validates them when the
-pipeline is defined (component constructor) and again when the executor runs.
+pipeline is defined (component constructor) and again when the executor runs. Their
+names are :mod:`components.spectra_ingest.spec`.
 """
 
 from __future__ import annotations
@@ -17,24 +18,16 @@ from activespec.constants import DEFAULT_CLASSES
 from activespec.errors import ConfigError
 from activespec.settings import DEFAULT_LABELLED_SPLITS, check_class_names
 
-FILE_PATTERNS_KEY = "file_patterns"
-FILE_LIST_KEY = "file_list"
-LABELS_KEY = "labels"
-CLASS_NAMES_KEY = "class_names"
-PREPROCESSING_KEY = "preprocessing"
-DEGRADE_RESOLUTION_KEY = "degrade_resolution"
-SPLITS_KEY = "splits"
-INPUT_FINGERPRINT_KEY = "input_fingerprint"
-
-EXAMPLES_KEY = "examples"
-REJECTIONS_KEY = "rejections"
-
-#: Custom properties of both outputs: spectra read, rejected, and rejections per code
-#: (a JSON object); the examples also carry ``num_examples_<split>``.
-NUM_INGESTED_PROPERTY = "num_ingested"
-NUM_REJECTED_PROPERTY = "num_rejected"
-REJECTIONS_BY_CODE_PROPERTY = "rejections_by_code"
-NUM_EXAMPLES_PROPERTY_PREFIX = "num_examples_"
+from .spec import (
+    CLASS_NAMES_KEY,
+    DEGRADE_RESOLUTION_KEY,
+    FILE_LIST_KEY,
+    FILE_PATTERNS_KEY,
+    INPUT_FINGERPRINT_KEY,
+    LABELS_KEY,
+    PREPROCESSING_KEY,
+    SPLITS_KEY,
+)
 
 #: Split names become ``Split-<name>`` folders; TFX accepts these characters only.
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
