@@ -140,6 +140,8 @@ class LabellingApp:
                     "label": _label_dict(current),
                     "earlier_label": _label_dict(earlier),
                     "stratum": _stratum(meta) if row.role == ROLE_RECALL else None,
+                    # Why a query row is there: the strategy, or a lost candidate.
+                    "query_reason": meta.get("query_reason") or None,
                 }
             )
         return {

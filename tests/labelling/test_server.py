@@ -80,6 +80,21 @@ def test_recall_sample_rows_are_shown_as_their_own_role(real_round):
     assert reply["progress"]["query"] == {"labelled": 1, "total": 4}
 
 
+def test_a_lost_candidate_in_the_query_says_so(real_round):
+    folder = real_round.workdir / "rounds" / "round-002"
+    query = [
+        {**row, "query_reason": "lost-candidate" if rank == 0 else "entropy"}
+        for rank, row in enumerate(real_round.query)
+    ]
+    (folder / "query.json").write_text(json.dumps(query))
+    with serving(real_round.workdir, token=TOKEN, labeller="ana") as server:
+        script = request(server, "/static/app.js")[1].decode()
+        _, batch = request(server, "/api/batch")
+    reasons = [row["query_reason"] for row in batch["rows"]]
+    assert reasons == ["lost-candidate"] + ["entropy"] * 3 + [None] * 2
+    assert "lost candidate: listed last round, now predicted other" in script
+
+
 def test_spectrum_json_has_the_model_window_and_the_full_spectrum(real_round):
     row = real_round.query[0]
     spectrum = read_spectrum(row["source"])

@@ -266,6 +266,11 @@
       file.title = row.source;
       bits.push(file);
     }
+    if (row.query_reason === "lost-candidate") {
+      const text = make("span", "stratum", "lost candidate: listed last round, now predicted other");
+      text.title = "A candidate of the previous round that the new model drops: shown again so that no find is lost silently";
+      bits.push(text);
+    }
     const stratum = stratumText(row);
     if (stratum) {
       const text = make("span", "stratum", stratum);
