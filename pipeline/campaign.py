@@ -233,6 +233,10 @@ def _record_round(wd, store, config, index, history, simulated) -> list[dict]:
         "labels_so_far": _labels_before(store, index),
         "evaluation": summary.get("evaluation"),
         "num_candidates": (summary.get("sampling") or {}).get("num_candidates"),
+        # Of the candidate list, the finds the expert confirmed; of the query, lost
+        # candidates shown again.
+        "num_confirmed": (summary.get("sampling") or {}).get("num_confirmed"),
+        "num_reexamined": (summary.get("sampling") or {}).get("num_reexamined"),
         "class_counts": _class_counts(candidates_csv),
         "performance": performance_precision(store, index, config.sampling.positive_classes),
         "estimated_recall": estimated_recall(
@@ -386,6 +390,8 @@ def _write_scalars(wd: WorkDir, record: dict) -> None:
         "performance/precision": record["performance"]["precision"],
         "performance/lower_bound_95": record["performance"]["lower_bound_95"],
         "pool/num_candidates": record.get("num_candidates"),
+        "pool/num_confirmed": record.get("num_confirmed"),
+        "pool/num_reexamined": record.get("num_reexamined"),
     }
     for key in ("value", "lower", "upper"):
         scalars[f"recall_estimate/{key}"] = (record.get("estimated_recall") or {}).get(key)
