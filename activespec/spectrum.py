@@ -16,10 +16,12 @@ class SpectrumMeta:
 
     Attributes
     ----------
-    object_id : str
+    spectrum_id : str
         Stable identifier of this spectrum, unique within a survey: the LAMOST
         OBSID when the file has one, otherwise ``LMJD-PLANID-SPID-FIBERID`` from
         the header; for Ondřejov the publisher DID (``DS_IDPUB``) or the file stem.
+        It names the spectrum, not the star (a star observed twice has two); the star
+        is ``designation``. Formerly ``object_id``.
     designation : str or None
         Object designation or name (LAMOST ``DESIG``, Ondřejov ``OBJECT``).
     ra, dec : float or None
@@ -44,7 +46,7 @@ class SpectrumMeta:
         Path of the file the spectrum was read from.
     """
 
-    object_id: str
+    spectrum_id: str
     survey: str
     instrument: str
     layout: str

@@ -127,7 +127,7 @@ class EncodedSpectra:
     Attributes
     ----------
     ids : list of str
-        Spectrum identifiers (the readers' ``object_id``).
+        Spectrum identifiers (``SpectrumMeta.spectrum_id``).
     flux : numpy.ndarray, shape [N, n_points], float32
         Preprocessed vectors.
     examples : list of bytes
@@ -181,7 +181,11 @@ class FileEncoder:
         except ActivespecError as err:
             return err.code
         example = make_example(spectrum, vector, source=path)
-        return spectrum.meta.object_id, np.asarray(vector, np.float32), example.SerializeToString()
+        return (
+            spectrum.meta.spectrum_id,
+            np.asarray(vector, np.float32),
+            example.SerializeToString(),
+        )
 
 
 def encode_files(paths: Iterable[str], *, degrade: bool = False) -> EncodedSpectra:

@@ -25,7 +25,7 @@ _TABLE_COLUMNS = (
     ("PIXELS", lambda r: _text(r["n_pixels"])),
     ("WAVE [Å]", lambda r: _wave_range(r)),
     ("MEDIUM", lambda r: r["medium"] or "-"),
-    ("ID", lambda r: r["object_id"] or "-"),
+    ("ID", lambda r: r["spectrum_id"] or "-"),
     ("CLASS", lambda r: _class(r)),
     ("S/N", lambda r: "-" if r["snr"] is None else f"{r['snr']:.1f}"),
 )

@@ -81,10 +81,10 @@ def score_files(model, paths: list[str], *, batch_size: int = 256) -> list[dict]
     Returns
     -------
     list of dict
-        One record per path, in order: ``path``, ``ok``; when ``ok``: ``object_id``,
-        ``designation``, ``degraded``, ``label``, ``probabilities`` (class name ->
-        probability) and ``entropy`` (nats); otherwise ``error`` (one line) and
-        ``error_code``.
+        One record per path, in order: ``path``, ``ok``; when ``ok``: ``spectrum_id``
+        (and ``object_id``, its deprecated former name), ``designation``, ``degraded``,
+        ``label``, ``probabilities`` (class name -> probability) and ``entropy`` (nats);
+        otherwise ``error`` (one line) and ``error_code``.
     """
     import numpy as np
 
@@ -114,7 +114,8 @@ def score_files(model, paths: list[str], *, batch_size: int = 256) -> list[dict]
         record: dict = {"path": path, "ok": True}
         try:
             spectrum = read_spectrum(path)
-            record["object_id"] = spectrum.meta.object_id
+            record["spectrum_id"] = spectrum.meta.spectrum_id
+            record["object_id"] = record["spectrum_id"]  # deprecated name, kept for old readers
             record["designation"] = spectrum.meta.designation
             record["degraded"] = should_degrade(spectrum, config)
             vector = preprocess(spectrum, config, degrade=record["degraded"])

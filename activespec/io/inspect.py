@@ -13,7 +13,7 @@ from activespec.io.reader import read_spectrum
 
 #: Metadata fields copied into the record, in output order.
 _META_FIELDS = (
-    "object_id",
+    "spectrum_id",
     "designation",
     "ra",
     "dec",
@@ -25,17 +25,25 @@ _META_FIELDS = (
     "snr",
     "obsid",
 )
+#: Record keys kept for readers of older output: deprecated key -> the field it repeats.
+#: ``object_id`` was the spectrum's identifier, renamed ``spectrum_id`` (an astronomer reads
+#: "object id" as the star's); it will be removed in a later release.
+DEPRECATED_KEYS = {"object_id": "spectrum_id"}
 #: Every key of a record, whether the file was read or not.
 RECORD_KEYS = (
-    "path",
-    "ok",
-    "layout",
-    "n_pixels",
-    "n_masked",
-    "wave_min",
-    "wave_max",
-    "medium",
-) + _META_FIELDS
+    (
+        "path",
+        "ok",
+        "layout",
+        "n_pixels",
+        "n_masked",
+        "wave_min",
+        "wave_max",
+        "medium",
+    )
+    + _META_FIELDS
+    + tuple(DEPRECATED_KEYS)
+)
 
 
 def inspect_file(path: str | os.PathLike, *, mrs_arm: str = DEFAULT_MRS_ARM) -> dict:
@@ -52,8 +60,9 @@ def inspect_file(path: str | os.PathLike, *, mrs_arm: str = DEFAULT_MRS_ARM) -> 
     -------
     dict
         Keys ``path, ok, layout, n_pixels, n_masked, wave_min, wave_max, medium,
-        object_id, designation, ra, dec, survey, instrument, data_release,
-        lamost_class, lamost_subclass, snr, obsid`` (None when unknown). When
+        spectrum_id, designation, ra, dec, survey, instrument, data_release,
+        lamost_class, lamost_subclass, snr, obsid`` (None when unknown), and
+        ``object_id``, a deprecated copy of ``spectrum_id`` (:data:`DEPRECATED_KEYS`). When
         ``ok`` is false the record also has ``error`` (a one-line reason) and
         ``error_code`` (e.g. ``"truncated"``, see :mod:`activespec.errors`).
     """
@@ -83,4 +92,6 @@ def inspect_file(path: str | os.PathLike, *, mrs_arm: str = DEFAULT_MRS_ARM) -> 
     )
     for field in _META_FIELDS:
         record[field] = getattr(meta, field)
+    for old, field in DEPRECATED_KEYS.items():
+        record[old] = record[field]
     return record

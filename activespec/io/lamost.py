@@ -180,7 +180,7 @@ def lamost_obsid(lookup: HeaderLookup) -> int | None:
     return obsid if obsid is not None and obsid > 0 else None
 
 
-def lamost_object_id(lookup: HeaderLookup, opened: OpenedFits) -> str:
+def lamost_spectrum_id(lookup: HeaderLookup, opened: OpenedFits) -> str:
     """Stable spectrum identifier (see :class:`~activespec.spectrum.SpectrumMeta`).
 
     ``str(OBSID)`` when positive; else ``f"{LMJD}-{PLANID}-{SPID:02d}-{FIBERID:03d}"``;
@@ -209,7 +209,7 @@ def lamost_meta(
     ``snr`` overrides the header's r-band S/N (SNRR in DR6+, SN_R before).
     """
     return SpectrumMeta(
-        object_id=lamost_object_id(lookup, opened),
+        spectrum_id=lamost_spectrum_id(lookup, opened),
         survey=SURVEY,
         instrument=instrument,
         layout=layout,

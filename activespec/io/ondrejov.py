@@ -119,7 +119,7 @@ def ondrejov_coordinates(lookup: HeaderLookup) -> tuple[float | None, float | No
     return to_j2000(ra, dec, lookup.number("EQUINOX"))
 
 
-def ondrejov_object_id(lookup: HeaderLookup, opened: OpenedFits) -> str:
+def ondrejov_spectrum_id(lookup: HeaderLookup, opened: OpenedFits) -> str:
     """The publisher DID (DS_IDPUB), else the file stem of the recorded name, else a SHA-1."""
     return lookup.string("DS_IDPUB") or file_stem(opened.name) or opened.sha1()
 
@@ -128,7 +128,7 @@ def ondrejov_meta(lookup: HeaderLookup, opened: OpenedFits, *, layout: str) -> S
     """Metadata of an Ondřejov spectrum from its header(s)."""
     ra, dec = ondrejov_coordinates(lookup)
     return SpectrumMeta(
-        object_id=ondrejov_object_id(lookup, opened),
+        spectrum_id=ondrejov_spectrum_id(lookup, opened),
         survey=SURVEY,
         instrument=INSTRUMENT,
         layout=layout,

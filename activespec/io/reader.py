@@ -27,7 +27,7 @@ def read_spectrum(
         ``FileSystems.open``), read exactly once.
     name : str, optional
         Path or URI to record as ``meta.source`` (and to derive a fallback
-        ``object_id`` from); defaults to ``source`` when it is a path.
+        ``spectrum_id`` from); defaults to ``source`` when it is a path.
     mrs_arm : str, optional
         Extension read from LAMOST MRS files: ``"COADD_R"`` (default, covers
         H-alpha) or ``"COADD_B"``.

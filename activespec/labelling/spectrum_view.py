@@ -86,7 +86,7 @@ def spectrum_view(
 
     meta = spectrum.meta
     view["meta"] = {
-        "object_id": meta.object_id,
+        "spectrum_id": meta.spectrum_id,
         "designation": meta.designation,
         "survey": meta.survey,
         "instrument": meta.instrument,

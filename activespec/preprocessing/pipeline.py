@@ -225,7 +225,7 @@ def _degradation_sigma(wave: np.ndarray, spectrum: Spectrum, config: PreprocessC
     source_R = config.source_resolving_power or spectrum.meta.resolving_power
     if source_R is None:
         raise ConfigError(
-            f"cannot degrade {spectrum.meta.object_id}: its resolving power is unknown; "
+            f"cannot degrade {spectrum.meta.spectrum_id}: its resolving power is unknown; "
             "set source_resolving_power or sigma_pixels in the preprocessing config"
         )
     centre = 0.5 * (config.grid_start + config.grid_stop)

@@ -219,7 +219,7 @@ class OndrejovFrame:
 
     @property
     def did(self) -> str:
-        """SSAP publisher DID (the reader's ``object_id`` for SSAP files)."""
+        """SSAP publisher DID (the reader's ``spectrum_id`` for SSAP files)."""
         return ONDREJOV_DID_PREFIX + self.stem
 
 

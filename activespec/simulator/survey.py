@@ -99,7 +99,7 @@ pool_truth.csv      true class and subtype of every LAMOST pool spectrum
 labelled_truth.csv  true class of every labelled Ondřejov spectrum; observed_label is
                     what labelled/labels.csv says (it differs where flipped = 1)
 
-Columns: spectrum_id (the reader's object_id), file (name inside pool/ or labelled/),
+Columns: spectrum_id (as the reader reads it), file (name inside pool/ or labelled/),
 label (true class: other / emission / double-peak), subtype (finer object type),
 snr (LAMOST SN_R header value, or Ondřejov continuum S/N), ra, dec (deg),
 layout, halpha_ew (net equivalent width of the intrinsic spectrum within +-30 Å of

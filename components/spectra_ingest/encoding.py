@@ -42,7 +42,7 @@ def make_example(
     meta = spectrum.meta
     feature = {
         features.FLUX: _floats(np.asarray(flux, dtype=np.float32)),
-        features.SPECTRUM_ID: _bytes(meta.object_id),
+        features.SPECTRUM_ID: _bytes(meta.spectrum_id),
         features.DESIGNATION: _bytes(meta.designation or ""),
         features.RA: _floats([_or_nan(meta.ra)]),
         features.DEC: _floats([_or_nan(meta.dec)]),

@@ -120,7 +120,7 @@ class ReadAndPreprocess(beam.DoFn):
             return [rejection(path, err.code, str(err))]
 
         outputs: list = []
-        spectrum_id = spectrum.meta.object_id
+        spectrum_id = spectrum.meta.spectrum_id
         label = None
         if self._labelled:
             outputs.append(beam.pvalue.TaggedOutput(SEEN_IDS_TAG, spectrum_id))

@@ -133,7 +133,7 @@ def test_pool_examples_are_the_readers_spectra_preprocessed(pool_run, real_dir):
     expected = {}
     for name in GOOD_LAMOST:
         spectrum = read_spectrum(real_dir / name)
-        expected[spectrum.meta.object_id] = spectrum
+        expected[spectrum.meta.spectrum_id] = spectrum
     assert set(parsed) == set(expected)
     for spectrum_id, row in parsed.items():
         spectrum = expected[spectrum_id]
@@ -150,7 +150,7 @@ def test_pool_examples_are_the_readers_spectra_preprocessed(pool_run, real_dir):
         assert os.path.isabs(row[features.SOURCE])
         assert features.LABEL not in row
     # The duplicate keeps the lexicographically smallest path.
-    original_id = read_spectrum(real_dir / GOOD_LAMOST[0]).meta.object_id
+    original_id = read_spectrum(real_dir / GOOD_LAMOST[0]).meta.spectrum_id
     assert parsed[original_id][features.SOURCE].endswith("spec-55862-B6212_sp06-003.fits")
 
 
@@ -201,7 +201,7 @@ def labelled_run(tmp_path_factory, real_dir):
     names = (ONDREJOV, *GOOD_LAMOST[:3])
     for name in names:
         shutil.copy(real_dir / name, folder)
-    ids = [read_spectrum(real_dir / name).meta.object_id for name in names]
+    ids = [read_spectrum(real_dir / name).meta.spectrum_id for name in names]
     labels = folder / "labels.csv"
     # The last LAMOST file has no row; "ghost-1" has a row but no file.
     labels.write_text(
@@ -278,7 +278,7 @@ def test_file_list_with_missing_path_and_comments(tmp_path, real_dir):
         f"# pool subset\n{present}\n\n{tmp_path / 'gone.fits'}\n{present}\n", encoding="utf-8"
     )
     examples, rejections = _run(str(tmp_path / "out"), _params(file_list=str(listing)))
-    assert set(_read_split(examples, "pool")) == {read_spectrum(present).meta.object_id}
+    assert set(_read_split(examples, "pool")) == {read_spectrum(present).meta.spectrum_id}
     rows = _rejected_rows(rejections)
     assert {name: row["code"] for name, row in rows.items()} == {"gone.fits": "io-error"}
 

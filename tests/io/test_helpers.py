@@ -16,7 +16,9 @@ from activespec.io.lamost import lamost_data_release
 from activespec.spectrum import SpectrumMeta
 from tests.io.corpus import DR1_FILE, DR2_FILE, MRS_FILE, ONDREJOV_FILE
 
-META = SpectrumMeta(object_id="x", survey="LAMOST", instrument="LAMOST-LRS", layout="t", source="s")
+META = SpectrumMeta(
+    spectrum_id="x", survey="LAMOST", instrument="LAMOST-LRS", layout="t", source="s"
+)
 
 
 def test_layout_names_are_stable():

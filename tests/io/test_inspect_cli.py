@@ -31,6 +31,8 @@ def test_inspect_file_record_for_a_real_file():
     assert record["wave_min"] == pytest.approx(3699.99, abs=0.05)
     assert record["medium"] == "vacuum"
     assert record["object_id"] == "55862-B6212-06-003"
+    # object_id is the deprecated former name of spectrum_id, written for old readers.
+    assert record["spectrum_id"] == record["object_id"]
     assert (record["lamost_class"], record["lamost_subclass"]) == ("STAR", "F9")
     assert record["data_release"] == "DR1"
     json.dumps(record)  # serialisable as is

@@ -95,14 +95,14 @@ def test_instrument_and_resolving_power(path, instrument, power):
     assert meta.resolving_power == power
 
 
-def test_lamost_object_ids_follow_the_rule():
+def test_lamost_spectrum_ids_follow_the_rule():
     # DR1/DR2 files have no OBSID: LMJD-PLANID-SPID-FIBERID, FIBERID zero-padded
     # (DR2 writes FIBERID = '1' as text).
-    assert read_spectrum(DR1_FILE).meta.object_id == "55862-B6212-06-003"
-    assert read_spectrum(DR2_FILE).meta.object_id == "56257-GAC089N38V2-01-001"
+    assert read_spectrum(DR1_FILE).meta.spectrum_id == "55862-B6212-06-003"
+    assert read_spectrum(DR2_FILE).meta.spectrum_id == "56257-GAC089N38V2-01-001"
     dr6 = read_spectrum(DR6_GZ_FILE).meta
-    assert (dr6.object_id, dr6.obsid) == ("359910161", 359910161)
-    assert read_spectrum(MRS_FILE).meta.object_id == "681001015"
+    assert (dr6.spectrum_id, dr6.obsid) == ("359910161", 359910161)
+    assert read_spectrum(MRS_FILE).meta.spectrum_id == "681001015"
     assert read_spectrum(DR1_FILE).meta.obsid is None
 
 
@@ -138,7 +138,7 @@ def test_ondrejov_reads_in_air_on_a_linear_grid():
     steps = np.diff(spectrum.wave)
     assert steps == pytest.approx(0.2567, abs=1e-4)
     assert np.ptp(steps) < 1e-9
-    assert spectrum.meta.object_id == "oe270005"
+    assert spectrum.meta.spectrum_id == "oe270005"
     assert spectrum.meta.survey == "Ondrejov"
     assert spectrum.meta.layout == "ondrejov-image"
     with fits.open(ONDREJOV_FILE) as hdul:
@@ -233,7 +233,7 @@ def test_plain_copy_of_real_gzip_matches(tmp_path):
     plain_path.write_bytes(gzip.decompress(DR6_GZ_FILE.read_bytes()))
     a, b = read_spectrum(plain_path), read_spectrum(DR6_GZ_FILE)
     np.testing.assert_array_equal(a.flux, b.flux)
-    assert a.meta.object_id == b.meta.object_id == "359910161"
+    assert a.meta.spectrum_id == b.meta.spectrum_id == "359910161"
 
 
 def test_bytes_and_file_objects_with_a_recorded_name():
@@ -244,7 +244,7 @@ def test_bytes_and_file_objects_with_a_recorded_name():
     from_stream = read_spectrum(io.BytesIO(gzip.compress(data)), name=uri)
     for spectrum in (from_bytes, from_memoryview, from_stream):
         assert spectrum.meta.source == uri
-        assert spectrum.meta.object_id == "oe270005"
+        assert spectrum.meta.spectrum_id == "oe270005"
         np.testing.assert_array_equal(spectrum.flux, from_bytes.flux)
 
 
@@ -253,10 +253,10 @@ def test_anonymous_bytes_fall_back_to_a_content_hash():
 
     data = ONDREJOV_FILE.read_bytes()
     spectrum = read_spectrum(data)
-    assert spectrum.meta.object_id == "sha1:" + hashlib.sha1(data).hexdigest()
+    assert spectrum.meta.spectrum_id == "sha1:" + hashlib.sha1(data).hexdigest()
     assert spectrum.meta.source == "<bytes>"
     # LAMOST headers name the spectrum even without a file name.
-    assert read_spectrum(DR1_FILE.read_bytes()).meta.object_id == "55862-B6212-06-003"
+    assert read_spectrum(DR1_FILE.read_bytes()).meta.spectrum_id == "55862-B6212-06-003"
 
 
 def test_file_missing_only_its_final_padding_still_reads(tmp_path):

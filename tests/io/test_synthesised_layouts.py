@@ -27,9 +27,9 @@ def test_dr9_table_reads_like_the_image_it_came_from(tmp_path, keys_in):
     assert table.medium == "vacuum"
     for name in ("wave", "flux", "ivar", "mask"):
         np.testing.assert_array_equal(getattr(table, name), getattr(image, name))
-    for field in ("object_id", "obsid", "ra", "dec", "designation", "lamost_class", "snr"):
+    for field in ("spectrum_id", "obsid", "ra", "dec", "designation", "lamost_class", "snr"):
         assert getattr(table.meta, field) == getattr(image.meta, field)
-    assert table.meta.object_id == "677503031"
+    assert table.meta.spectrum_id == "677503031"
 
 
 def test_dr9_table_andmask_flags_pixels(tmp_path):
@@ -55,7 +55,7 @@ def test_ssap_table_reads_in_air(tmp_path):
     meta = ssap.meta
     assert meta.layout == "ondrejov-ssap"
     assert ssap.medium == "air"
-    assert meta.object_id == "ivo://asu.cas.cz/stel/ccd700/oe270005"
+    assert meta.spectrum_id == "ivo://asu.cas.cz/stel/ccd700/oe270005"
     assert meta.designation == "HD 208905"
     assert (meta.ra, meta.dec) == (329.28466, 61.26851)
     assert (meta.survey, meta.instrument) == ("Ondrejov", "Ondrejov-CCD700")
@@ -81,8 +81,8 @@ def test_ssap_descending_wavelengths_are_reversed(tmp_path):
 def test_ssap_without_publisher_id_uses_the_file_stem(tmp_path):
     path = write_ssap_table(tmp_path / "oe270005.fits", ds_idpub=None)
     packed = write_gzip_copy(tmp_path / "oe270005.fit.gz", path)
-    assert read_spectrum(path).meta.object_id == "oe270005"
-    assert read_spectrum(packed).meta.object_id == "oe270005"
+    assert read_spectrum(path).meta.spectrum_id == "oe270005"
+    assert read_spectrum(packed).meta.spectrum_id == "oe270005"
 
 
 def test_ssap_unknown_wavelength_unit_is_rejected(tmp_path):
@@ -101,4 +101,4 @@ def test_enormous_header_reads(tmp_path):
     reference = read_spectrum(DR7_FILE)
     assert spectrum.meta.layout == "lamost-lrs-image"
     np.testing.assert_array_equal(spectrum.flux, reference.flux)
-    assert spectrum.meta.object_id == reference.meta.object_id
+    assert spectrum.meta.spectrum_id == reference.meta.spectrum_id

@@ -60,7 +60,7 @@ def real_round(tmp_path, real_dir) -> RealRound:
             meta = read_spectrum(str(copy)).meta
             out.append(
                 sampler_row(
-                    meta.object_id,
+                    meta.spectrum_id,
                     role=role,
                     rank=rank,
                     probabilities=random_probabilities(rng),

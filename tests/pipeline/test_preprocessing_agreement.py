@@ -76,7 +76,7 @@ def _round_scored_by(workdir, model_config: PreprocessConfig, paths):
     (assets / METADATA_FILE).write_text(json.dumps(metadata))
     rows = [
         sampler_row(
-            read_spectrum(path).meta.object_id,
+            read_spectrum(path).meta.spectrum_id,
             role="query",
             rank=rank,
             probabilities=[0.4, 0.3, 0.3],
@@ -123,7 +123,7 @@ def test_ingestion_scoring_and_the_page_make_the_same_vector(tmp_path, real_dir,
 def test_the_page_falls_back_to_the_given_settings_only_without_a_model(tmp_path, real_dir):
     path = real_dir / FILES[0]
     row = sampler_row(
-        read_spectrum(path).meta.object_id,
+        read_spectrum(path).meta.spectrum_id,
         role="query",
         rank=1,
         probabilities=[0.4, 0.3, 0.3],

@@ -42,7 +42,7 @@ def read_lamost_lrs(path: pathlib.Path) -> Spectrum:
     else:  # DR1: third row is the continuum-normalised flux, wavelength from COEFF0/COEFF1
         wave = 10.0 ** (header["COEFF0"] + header["COEFF1"] * np.arange(flux.size))
     meta = SpectrumMeta(
-        object_id=path.stem,
+        spectrum_id=path.stem,
         survey="LAMOST",
         instrument="LAMOST-LRS",
         layout="test-lamost-lrs-image",
@@ -64,7 +64,7 @@ def read_ondrejov_image(path: pathlib.Path) -> Spectrum:
     pixel = np.arange(flux.size) + 1.0
     wave = header["CRVAL1"] + header["CDELT1"] * (pixel - header.get("CRPIX1", 1.0))
     meta = SpectrumMeta(
-        object_id=path.stem,
+        spectrum_id=path.stem,
         survey="Ondrejov",
         instrument="Ondrejov-CCD700",
         layout="test-ondrejov-image",
@@ -146,7 +146,7 @@ def make_spectrum(
     wave = np.asarray(wave, dtype=np.float64)
     flux = np.asarray(flux, dtype=np.float64)
     meta = SpectrumMeta(
-        object_id="sim-1",
+        spectrum_id="sim-1",
         survey=survey,
         instrument="simulated",
         layout="simulated",

@@ -50,6 +50,7 @@ def test_json_lines_give_label_probabilities_and_entropy(capsys, serving_base, r
         assert record["label"] == max(probabilities, key=probabilities.get)
         assert record["entropy"] == pytest.approx(-np.sum(p * np.log(p)), rel=1e-5)
         assert record["object_id"]
+        assert record["spectrum_id"] == record["object_id"]  # object_id: deprecated name
     degraded = {os.path.basename(r["path"]): r["degraded"] for r in records}
     # Ondřejov (R 13,000) and LAMOST MRS (R 7,500) are sharper than the model; LRS is not.
     assert degraded["oe270005.fits"] and degraded["med-58408-TD230151N343645T01_sp01-015.fits"]

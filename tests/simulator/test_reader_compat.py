@@ -16,7 +16,7 @@ def test_pool_files_read_with_the_ids_of_the_truth_table(small_survey):
     for row in read_csv(out / "truth" / "pool_truth.csv"):
         spectrum = io.read_spectrum(out / "pool" / row["file"])
         layouts.add(spectrum.meta.layout)
-        assert spectrum.meta.object_id == row["spectrum_id"]
+        assert spectrum.meta.spectrum_id == row["spectrum_id"]
         assert spectrum.medium == "vacuum" and spectrum.n_pixels in (3899, 3909)
         assert spectrum.meta.ra == pytest.approx(float(row["ra"]), abs=1e-6)
         assert spectrum.meta.snr == pytest.approx(float(row["snr"]), abs=0.006)
@@ -32,7 +32,7 @@ def test_labelled_files_read_with_the_ids_of_labels_csv(small_survey):
     for row in read_csv(out / "labelled" / "labels.csv"):
         spectrum = io.read_spectrum(out / "labelled" / row["file"])
         layouts.add(spectrum.meta.layout)
-        assert spectrum.meta.object_id == row["spectrum_id"]
+        assert spectrum.meta.spectrum_id == row["spectrum_id"]
         assert spectrum.medium == "air" and spectrum.n_pixels == 1997
         assert spectrum.wave[0] < H_ALPHA_AIR < spectrum.wave[-1]
         expected = truth[row["spectrum_id"]]

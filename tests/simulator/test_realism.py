@@ -225,7 +225,7 @@ def _a_star_statistics_of(flux: np.ndarray, real_a: SpectrumStatistics) -> Spect
         mask=np.zeros(wave.size, dtype=bool),
         medium="vacuum",
         meta=SpectrumMeta(
-            object_id="synthetic", survey="test", instrument="LAMOST-LRS", layout="", source=""
+            spectrum_id="synthetic", survey="test", instrument="LAMOST-LRS", layout="", source=""
         ),
     )
     values = vector_statistics(preprocess_with_details(spectrum))
