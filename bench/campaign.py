@@ -445,20 +445,14 @@ def plot(runs: dict, ceilings: dict, path: Path) -> None:
         for setting, style in zip(SETTINGS, ("--", "-"), strict=True):
             history = runs[setting][seed]
             labels = [h["labels_so_far"] for h in history]
-            ax.plot(
-                labels,
-                [h["true_recall"] for h in history],
-                "C0" + style,
-                marker="o",
-                label=f"{setting}: true recall",
-            )
-            ax.plot(
-                labels,
-                [h["true_precision"] for h in history],
-                "C1" + style,
-                marker="s",
-                label=f"{setting}: true precision",
-            )
+            for key, colour, marker in (("recall", "C0", "o"), ("precision", "C1", "s")):
+                ax.plot(
+                    labels,
+                    [h[f"true_{key}"] for h in history],
+                    colour + style,
+                    marker=marker,
+                    label=f"{setting}: true {key}",
+                )
             estimates = [h.get("estimated_recall") for h in history]
             if any(e and e["value"] is not None for e in estimates):
                 ax.fill_between(
