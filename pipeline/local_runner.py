@@ -175,6 +175,7 @@ def summarise_round(
     from components.label_join import spec as join
     from components.pool_scorer import spec as scorer_spec
     from components.spectra_ingest import spec as ingest
+    from components.uncertainty_sampler import spec as sampler_spec
     from pipeline.evaluation import read_evaluation
 
     classes = list(config.data.classes)
@@ -215,21 +216,23 @@ def summarise_round(
         summary["pushed_destination"] = custom_property(pushed, "pushed_destination")
     sampler = runs.get(node_ids.UNCERTAINTY_SAMPLER)
     if sampler is not None:
+        query = sampler.artifact(sampler_spec.QUERY_KEY)
+        performance = sampler.artifact(sampler_spec.PERFORMANCE_SAMPLE_KEY)
+        recall = sampler.artifact(sampler_spec.RECALL_SAMPLE_KEY)
+        candidates = sampler.artifact(sampler_spec.CANDIDATES_KEY)
         summary["sampling"] = {
             "strategy": config.sampling.strategy,
-            "query_size": custom_property(sampler.artifact("query"), "query_size"),
+            "query_size": custom_property(query, sampler_spec.QUERY_SIZE_PROPERTY),
             "performance_sample_size": custom_property(
-                sampler.artifact("performance_sample"), "performance_sample_size"
+                performance, sampler_spec.PERFORMANCE_SAMPLE_SIZE_PROPERTY
             ),
-            "recall_sample_size": custom_property(
-                sampler.artifact("recall_sample"), "recall_sample_size"
-            ),
-            "num_candidates": custom_property(sampler.artifact("candidates"), "num_candidates"),
+            "recall_sample_size": custom_property(recall, sampler_spec.RECALL_SAMPLE_SIZE_PROPERTY),
+            "num_candidates": custom_property(candidates, sampler_spec.NUM_CANDIDATES_PROPERTY),
             # Confirmed finds listed beside the predictions; lost candidates re-queried.
-            "num_confirmed": custom_property(sampler.artifact("candidates"), "num_confirmed"),
-            "num_reexamined": custom_property(sampler.artifact("candidates"), "num_reexamined"),
+            "num_confirmed": custom_property(candidates, sampler_spec.NUM_CONFIRMED_PROPERTY),
+            "num_reexamined": custom_property(candidates, sampler_spec.NUM_REEXAMINED_PROPERTY),
             "num_predicted_negative": custom_property(
-                sampler.artifact("candidates"), "num_predicted_negative"
+                candidates, sampler_spec.NUM_PREDICTED_NEGATIVE_PROPERTY
             ),
         }
     scorer = runs.get(node_ids.POOL_SCORER)

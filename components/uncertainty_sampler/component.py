@@ -6,75 +6,20 @@ from collections.abc import Sequence
 
 from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
-from tfx.types import standard_artifacts
-from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
 from components.artifact_types import (
     Candidates,
     PerformanceSample,
-    PoolScores,
     QueryBatch,
     RecallSample,
 )
 
 from . import executor
-from .params import (
-    CANDIDATES_KEY,
-    CLASS_NAMES_KEY,
-    DIVERSITY_FACTOR_KEY,
-    LABELLED_EXAMPLES_KEY,
-    MC_PASSES_KEY,
-    PERFORMANCE_SAMPLE_KEY,
-    PERFORMANCE_SAMPLE_SIZE_KEY,
-    POSITIVE_CLASSES_KEY,
-    PREVIOUS_CANDIDATES_KEY,
-    QUERY_KEY,
-    QUERY_SIZE_KEY,
-    RECALL_SAMPLE_KEY,
-    RECALL_SAMPLE_SIZE_KEY,
-    RECALL_STRATA_KEY,
-    REEXAMINE_SIZE_KEY,
-    ROUND_INDEX_KEY,
-    SCORES_KEY,
-    SEED_KEY,
-    STRATEGY_KEY,
-    SamplerParams,
-)
+from .params import SamplerParams
+from .spec import UncertaintySamplerSpec
 
 #: The parameters' defaults, defined once by :class:`SamplerParams`.
 _DEFAULTS = SamplerParams()
-
-
-class UncertaintySamplerSpec(ComponentSpec):
-    """Inputs, parameters and outputs of :class:`UncertaintySampler`."""
-
-    PARAMETERS = {
-        STRATEGY_KEY: ExecutionParameter(type=str),
-        QUERY_SIZE_KEY: ExecutionParameter(type=int),
-        PERFORMANCE_SAMPLE_SIZE_KEY: ExecutionParameter(type=int),
-        RECALL_SAMPLE_SIZE_KEY: ExecutionParameter(type=int),
-        RECALL_STRATA_KEY: ExecutionParameter(type=str),
-        POSITIVE_CLASSES_KEY: ExecutionParameter(type=str),
-        CLASS_NAMES_KEY: ExecutionParameter(type=str),
-        SEED_KEY: ExecutionParameter(type=int),
-        ROUND_INDEX_KEY: ExecutionParameter(type=int),
-        # Absent in pipelines compiled before the bald and diverse_entropy strategies.
-        MC_PASSES_KEY: ExecutionParameter(type=int, optional=True),
-        DIVERSITY_FACTOR_KEY: ExecutionParameter(type=int, optional=True),
-        # Absent in pipelines compiled before lost candidates were re-examined.
-        REEXAMINE_SIZE_KEY: ExecutionParameter(type=int, optional=True),
-        PREVIOUS_CANDIDATES_KEY: ExecutionParameter(type=str, optional=True),
-    }
-    INPUTS = {
-        SCORES_KEY: ChannelParameter(type=PoolScores),
-        LABELLED_EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples, optional=True),
-    }
-    OUTPUTS = {
-        QUERY_KEY: ChannelParameter(type=QueryBatch),
-        PERFORMANCE_SAMPLE_KEY: ChannelParameter(type=PerformanceSample),
-        RECALL_SAMPLE_KEY: ChannelParameter(type=RecallSample),
-        CANDIDATES_KEY: ChannelParameter(type=Candidates),
-    }
 
 
 class UncertaintySampler(base_beam_component.BaseBeamComponent):

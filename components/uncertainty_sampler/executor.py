@@ -27,14 +27,26 @@ from activespec.recall import RECALL_COLUMNS
 from activespec.workdir import CANDIDATES_BASENAME, RECALL_STRATA_FILENAME
 
 from . import records, strategies, transforms
-from .params import (
+from .params import SamplerParams
+from .spec import (
     CANDIDATES_KEY,
+    COUNT_CANDIDATES,
+    COUNT_CONFIRMED,
+    COUNT_EXCLUDED,
+    COUNT_NEGATIVES,
+    COUNT_PERFORMANCE,
+    COUNT_PROPERTIES,
+    COUNT_QUERY,
+    COUNT_RECALL,
+    COUNT_REEXAMINED,
+    COUNT_SCORED,
     LABELLED_EXAMPLES_KEY,
     PERFORMANCE_SAMPLE_KEY,
     QUERY_KEY,
     RECALL_SAMPLE_KEY,
+    ROUND_INDEX_PROPERTY,
     SCORES_KEY,
-    SamplerParams,
+    STRATEGY_PROPERTY,
 )
 
 QUERY_NAME = SELECTION_NAMES[ROLE_QUERY]
@@ -88,22 +100,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         counts = _read_counts(counts_dir)
         fileio.rmtree(counts_dir)
-        properties = {
-            "query_size": counts["query"],
-            "performance_sample_size": counts["performance"],
-            "recall_sample_size": counts["recall"],
-            "num_candidates": counts["candidates"],
-            "num_confirmed": counts["confirmed"],
-            "num_reexamined": counts["reexamined"],
-            "num_predicted_negative": counts["negatives"],
-            "num_scored": counts["scored"],
-            "num_excluded_labelled": counts["excluded"],
-            "round_index": params.round_index,
-        }
+        properties = {prop: counts[name] for name, prop in COUNT_PROPERTIES.items()}
+        properties[ROUND_INDEX_PROPERTY] = params.round_index
         for artifact in (query, performance, recall_sample, candidates):
             for key, value in properties.items():
                 artifact.set_int_custom_property(key, value)
-            artifact.set_string_custom_property("strategy", params.strategy)
+            artifact.set_string_custom_property(STRATEGY_PROPERTY, params.strategy)
         logging.info("UncertaintySampler (%s): %s", params.strategy, properties)
 
 
@@ -207,15 +209,15 @@ def _build_pipeline(
 
     _ = (
         (
-            transforms.count_as(scored, "scored"),
-            transforms.count_as(separated[transforms.EXCLUDED_TAG], "excluded"),
-            transforms.count_as(predicted_positive, "candidates"),
-            transforms.count_as(confirmed, "confirmed"),
-            transforms.count_as(predicted_negative, "negatives"),
-            transforms.value_as(selected_query, "query"),
-            transforms.value_as(lost | "CountLost" >> beam.Map(len), "reexamined"),
-            transforms.value_as(selected_performance, "performance"),
-            transforms.value_as(selected_recall, "recall"),
+            transforms.count_as(scored, COUNT_SCORED),
+            transforms.count_as(separated[transforms.EXCLUDED_TAG], COUNT_EXCLUDED),
+            transforms.count_as(predicted_positive, COUNT_CANDIDATES),
+            transforms.count_as(confirmed, COUNT_CONFIRMED),
+            transforms.count_as(predicted_negative, COUNT_NEGATIVES),
+            transforms.value_as(selected_query, COUNT_QUERY),
+            transforms.value_as(lost | "CountLost" >> beam.Map(len), COUNT_REEXAMINED),
+            transforms.value_as(selected_performance, COUNT_PERFORMANCE),
+            transforms.value_as(selected_recall, COUNT_RECALL),
         )
         | "AllCounts" >> beam.Flatten()
         | "WriteCounts"
@@ -232,20 +234,7 @@ def _labelled_patterns(artifacts: list[types.Artifact]) -> list[str]:
 
 
 def _read_counts(counts_dir: str) -> dict[str, int]:
-    counts = dict.fromkeys(
-        (
-            "scored",
-            "excluded",
-            "candidates",
-            "confirmed",
-            "reexamined",
-            "negatives",
-            "query",
-            "performance",
-            "recall",
-        ),
-        0,
-    )
+    counts = dict.fromkeys(COUNT_PROPERTIES, 0)
     for path in fileio.glob(os.path.join(counts_dir, "counts*.jsonl")):
         with fileio.open(path, "r") as handle:
             for line in handle.read().splitlines():

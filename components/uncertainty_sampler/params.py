@@ -1,4 +1,7 @@
-"""Parameters of the UncertaintySampler component: names, validation, (de)serialisation."""
+"""Parameters of the UncertaintySampler component: validation and (de)serialisation.
+
+Their names are :mod:`components.uncertainty_sampler.spec`.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +14,21 @@ from activespec.constants import DEFAULT_CLASSES
 from activespec.errors import ConfigError
 from activespec.settings import SAMPLING_STRATEGIES, SamplingSettings, check_class_names
 
-SCORES_KEY = "scores"
-LABELLED_EXAMPLES_KEY = "labelled_examples"
-QUERY_KEY = "query"
-PERFORMANCE_SAMPLE_KEY = "performance_sample"
-RECALL_SAMPLE_KEY = "recall_sample"
-CANDIDATES_KEY = "candidates"
-
-STRATEGY_KEY = "strategy"
-QUERY_SIZE_KEY = "query_size"
-PERFORMANCE_SAMPLE_SIZE_KEY = "performance_sample_size"
-RECALL_SAMPLE_SIZE_KEY = "recall_sample_size"
-RECALL_STRATA_KEY = "recall_strata"
-POSITIVE_CLASSES_KEY = "positive_classes"
-CLASS_NAMES_KEY = "class_names"
-SEED_KEY = "seed"
-ROUND_INDEX_KEY = "round_index"
-MC_PASSES_KEY = "mc_passes"
-DIVERSITY_FACTOR_KEY = "diversity_factor"
-REEXAMINE_SIZE_KEY = "reexamine_size"
-PREVIOUS_CANDIDATES_KEY = "previous_candidates"
+from .spec import (
+    CLASS_NAMES_KEY,
+    DIVERSITY_FACTOR_KEY,
+    MC_PASSES_KEY,
+    PERFORMANCE_SAMPLE_SIZE_KEY,
+    POSITIVE_CLASSES_KEY,
+    PREVIOUS_CANDIDATES_KEY,
+    QUERY_SIZE_KEY,
+    RECALL_SAMPLE_SIZE_KEY,
+    RECALL_STRATA_KEY,
+    REEXAMINE_SIZE_KEY,
+    ROUND_INDEX_KEY,
+    SEED_KEY,
+    STRATEGY_KEY,
+)
 
 #: The strategies the sampler knows (defined in :mod:`activespec.settings`).
 STRATEGIES = SAMPLING_STRATEGIES
