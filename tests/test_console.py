@@ -21,7 +21,6 @@ import pytest
 from absl import logging as absl_logging
 
 from activespec import console as console_module
-from activespec.cli import main
 from activespec.console import (
     CACHED_EXECUTION,
     COMPONENT_FINISHED,
@@ -34,6 +33,7 @@ from activespec.console import (
 )
 from activespec.constants import DEFAULT_CLASSES
 from activespec.workdir import WorkDir
+from activespec_cli import main
 from tests.labels.round_files import synthetic_round
 
 #: Written by the libraries' stand-ins: none may reach the console unless verbose.

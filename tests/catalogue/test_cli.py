@@ -2,7 +2,7 @@
 
 import csv
 
-from activespec.cli import main
+from activespec_cli import main
 
 
 def test_writes_catalogue_and_report_and_prints_counts(campaign, known_files, capsys):

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from activespec.cli import main
 from activespec.io import inspect_file
 from activespec.io.inspect import RECORD_KEYS
+from activespec_cli import main
 from tests.io.corpus import DR1_FILE, MRS_FILE, ONDREJOV_FILE, REAL_DIR
 
 REPO_ROOT = REAL_DIR.parents[2]
@@ -96,7 +96,7 @@ def test_directory_is_expanded_to_its_fits_files(capsys, tmp_path):
 
 def test_command_does_not_import_tensorflow():
     code = (
-        "import sys; from activespec.cli import main; "
+        "import sys; from activespec_cli import main; "
         f"rc = main(['inspect', '--json', {str(ONDREJOV_FILE)!r}]); "
         "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; sys.exit(rc)"
     )

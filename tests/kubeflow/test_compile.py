@@ -259,7 +259,7 @@ def write_config(tmp_path, raw: dict) -> pathlib.Path:
 
 
 def test_cli_compiles_a_kfp_yaml_spec_end_to_end(tmp_path, capsys):
-    from activespec.cli import main
+    from activespec_cli import main
 
     raw = round_raw()
     raw["beam"] = {"runner": "DirectRunner", "direct_num_workers": 4}
@@ -311,7 +311,7 @@ def test_cli_compiles_a_kfp_yaml_spec_end_to_end(tmp_path, capsys):
 
 
 def test_cli_refuses_paths_the_cluster_cannot_read(tmp_path, capsys):
-    from activespec.cli import main
+    from activespec_cli import main
 
     raw = round_raw(pool=["lamost/*.fits.gz"])
     code = main(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import json
 
-from activespec.cli import main
 from activespec.constants import DEFAULT_CLASSES
 from activespec.labels import LabelStore, open_workdir_store
+from activespec_cli import main
 from tests.labels.round_files import synthetic_round
 
 
@@ -95,7 +95,7 @@ def test_status_of_an_empty_workdir(tmp_path, capsys):
 
 
 def test_serve_reads_the_preprocessing_table_of_a_round_config(tmp_path, capsys):
-    from activespec.cli.label_cmd import preprocess_config_from_toml
+    from activespec_cli.label_cmd import preprocess_config_from_toml
 
     config = tmp_path / "activespec.toml"
     config.write_text(

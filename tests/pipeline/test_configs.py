@@ -99,7 +99,7 @@ def test_unreadable_files_fail_clearly(tmp_path):
 
 
 def test_round_cli_rejects_bad_config_before_running(tmp_path, capsys):
-    from activespec.cli import main
+    from activespec_cli import main
 
     cfg = tmp_path / "bad.toml"
     cfg.write_text('[sampling]\nstrategy = "most-interesting"\n')

@@ -9,9 +9,9 @@ epochs of training, evaluation, scoring, sampling). The routing itself is tested
 
 import pytest
 
-from activespec.cli import main
 from activespec.simulator import simulate_survey
 from activespec.workdir import WorkDir
+from activespec_cli import main
 
 pytestmark = pytest.mark.slow
 

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from activespec.cli.score_cmd import score_files
 from activespec.constants import DEFAULT_CLASSES
 from activespec.io import read_spectrum
 from activespec.labelling import create_server
 from activespec.model_metadata import ASSETS_EXTRA_DIR, METADATA_FILE, TFX_SERVING_SUBDIR
 from activespec.preprocessing import PreprocessConfig
+from activespec_cli.score_cmd import score_files
 from components.spectra_ingest.params import IngestParams
 from components.spectra_ingest.transforms import ReadAndPreprocess
 from models import features

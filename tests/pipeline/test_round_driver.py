@@ -12,10 +12,10 @@ import json
 
 import pytest
 
-from activespec.cli import main
 from activespec.constants import DEFAULT_CLASSES
 from activespec.labels import LabelStore
 from activespec.workdir import WorkDir
+from activespec_cli import main
 from tests.labels.round_files import synthetic_round
 
 

@@ -7,9 +7,9 @@ the most probable class (``macro_f1``). Here the two differ on purpose.
 
 from __future__ import annotations
 
-from activespec.cli.round_cmd import format_summary
-from activespec.cli.run_cmd import format_history
 from activespec.constants import DEFAULT_CLASSES
+from activespec_cli.round_cmd import format_summary
+from activespec_cli.run_cmd import format_history
 from tests.labels.round_files import synthetic_round
 
 EVALUATION = {

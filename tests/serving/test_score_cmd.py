@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from activespec.cli import main
 from activespec.io import read_spectrum
 from activespec.preprocessing import PreprocessConfig, preprocess
+from activespec_cli import main
 from models import serving
 from tests.serving.conftest import REJECTED_FILE
 

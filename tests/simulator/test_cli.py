@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from activespec.cli import main
+from activespec_cli import main
 
 from .conftest import read_csv
 
@@ -31,7 +31,7 @@ def test_simulate_command_refuses_user_data(tmp_path, capsys):
 def test_simulate_command_does_not_import_tensorflow(tmp_path):
     script = (
         "import sys\n"
-        "from activespec.cli import main\n"
+        "from activespec_cli import main\n"
         f"main(['simulate', '--out', {str(tmp_path / 'x')!r}, '--labelled', '1', '--pool', '2',"
         " '--workers', '1', '--no-progress'])\n"
         "print('tensorflow' in sys.modules, 'astropy' in sys.modules)\n"

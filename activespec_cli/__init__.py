@@ -37,7 +37,7 @@ def build_parser(commands: dict[str, str] | None = None) -> argparse.ArgumentPar
     parser.add_argument("--version", action="version", version=f"activespec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (commands or COMMANDS).values():
-        importlib.import_module(f"activespec.cli.{module}").register(sub)
+        importlib.import_module(f"{__name__}.{module}").register(sub)
     return parser
 
 

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             oracle="simulated",
             log=lambda s: console.line("      " + s),
         )
-        from activespec.cli.run_cmd import format_history
+        from activespec_cli.run_cmd import format_history
 
         console.line(format_history(history))
 
