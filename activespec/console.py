@@ -434,6 +434,7 @@ class _LoggingState:
         # value after muting it (saving a model): set the flag, not only the level.
         self.absl_verbosity = None
         try:
+            # absl comes with TensorFlow: the console also works without it
             from absl import logging as absl_logging
         except ImportError:  # pragma: no cover - absl comes with TensorFlow
             absl_logging = None
@@ -446,6 +447,7 @@ class _LoggingState:
     def restore(self) -> None:
         logging.captureWarnings(self.captured_warnings)
         if self.absl_verbosity is not None:
+            # absl comes with TensorFlow: the console also works without it
             from absl import logging as absl_logging
 
             absl_logging.set_verbosity(self.absl_verbosity)

@@ -14,6 +14,7 @@ import os
 import pathlib
 
 from activespec.errors import ConfigError
+from activespec.preprocessing import PreprocessConfig
 from activespec.workdir import WorkDir
 
 #: Sub-directory of a TFX Model artifact that holds the serving SavedModel.
@@ -66,8 +67,6 @@ def model_preprocess_config(path: str | os.PathLike):
     activespec.errors.ConfigError
         If the file is unreadable or has no valid ``preprocessing`` settings.
     """
-    from activespec.preprocessing import PreprocessConfig
-
     metadata = read_metadata(path)
     if not isinstance(metadata.get("preprocessing"), dict):
         raise ConfigError(f"model metadata {path} has no 'preprocessing' settings")

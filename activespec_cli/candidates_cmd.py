@@ -70,6 +70,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the catalogue and report; optionally broadcast them. Return 0."""
+    # astropy and matplotlib: only when this command runs (activespec --help stays fast)
     from activespec.catalogue import (
         build_catalogue,
         count_summary,

@@ -7,11 +7,12 @@ import dataclasses
 import os
 import pathlib
 
+# Light (no TensorFlow, TFX or Beam at import), so `activespec --help` stays fast.
+from kubeflow.kubeflow_v2_runner import compile_pipeline
+from pipeline.configs import BEAM_RUNNERS, BeamSection, load_config
+
 
 def register(subparsers) -> None:
-    # pipeline.configs is light (no TensorFlow), so `activespec --help` stays fast.
-    from pipeline.configs import BEAM_RUNNERS
-
     parser = subparsers.add_parser(
         "compile",
         help="compile a round into a Kubeflow Pipelines v2 / Vertex AI pipeline file",
@@ -65,8 +66,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.configs import BeamSection, load_config
-
     # Validate before TensorFlow/TFX are imported: a bad config fails in milliseconds.
     config = load_config(args.config)
     if args.beam_runner or args.beam_arg:
@@ -81,7 +80,6 @@ def run(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, beam=beam)
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from kubeflow.kubeflow_v2_runner import compile_pipeline
 
     job = compile_pipeline(
         config,

@@ -14,6 +14,8 @@ from activespec.constants import (
     DEFAULT_RECALL_SAMPLE_SIZE,
 )
 from activespec.workdir import WorkDir
+from activespec_cli.run_cmd import format_history
+from pipeline.configs import load_config
 
 DEMO_CONFIG = """\
 # activespec demo configuration (written by `activespec demo`; edit and re-run freely).
@@ -59,6 +61,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    # scipy and the simulator: only when this command runs (activespec --help stays fast)
     from activespec.simulator import simulate_survey
 
     workdir = args.workdir.resolve()
@@ -80,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
             )
         )
 
-    from pipeline.campaign import run_campaign  # TensorFlow-free
-    from pipeline.configs import load_config
+    # ml_metadata and the round driver: only when rounds run (activespec --help stays fast)
+    from pipeline.campaign import run_campaign
 
     config = load_config(config_path)
     print(f"[2/3] active learning, {args.rounds} rounds with the simulated oracle ({config_path})")
@@ -95,11 +98,11 @@ def run(args: argparse.Namespace) -> int:
             oracle="simulated",
             log=lambda s: console.line("      " + s),
         )
-        from activespec_cli.run_cmd import format_history
 
         console.line(format_history(history))
 
         console.line("[3/3] candidate catalogue and report")
+        # astropy and matplotlib: only at this step (activespec --help stays fast)
         from activespec.catalogue import build_catalogue, write_catalogue, write_report
 
         catalogue = build_catalogue(workdir)

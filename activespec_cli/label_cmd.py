@@ -27,6 +27,7 @@ import sys
 
 from activespec.labels import open_workdir_store
 from activespec.labels.records import SAMPLED_ROLES
+from pipeline.configs import load_config
 
 #: Default port of ``serve`` (as :data:`activespec.labelling.server.DEFAULT_PORT`, not imported
 #: here so that the other actions start without the FITS readers).
@@ -135,6 +136,7 @@ def _workdir_argument(parser: argparse.ArgumentParser) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve the labelling page until interrupted."""
+    # the page's server and scipy: only for label serve (activespec --help stays fast)
     from activespec.labelling import create_server
 
     preprocess_config = None if args.config is None else preprocess_config_from_toml(args.config)
@@ -185,8 +187,6 @@ def preprocess_config_from_toml(path: str | os.PathLike):
     activespec.errors.ConfigError
         If the file is missing or not TOML, or the configuration is invalid.
     """
-    from pipeline.configs import load_config
-
     return load_config(path).preprocess_config()
 
 

@@ -9,6 +9,7 @@ import pathlib
 import sys
 
 from activespec.console import Console, add_verbose_option, route_logs
+from pipeline.configs import load_config
 
 
 def register(subparsers) -> None:
@@ -37,8 +38,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.configs import load_config
-
     # Validate before TensorFlow/TFX are even imported: bad config fails in milliseconds.
     base = None if args.config else args.workdir
     config = load_config(args.config, base_dir=base)
@@ -47,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     # libraries' logs in WORKDIR/logs, routed before TensorFlow is imported.
     console = Console(sys.stderr if args.json else sys.stdout)
     with route_logs(args.workdir, console, verbose=args.verbose):
+        # Imported once the logs are routed: its libraries' import-time output goes to the file.
         from pipeline.campaign import run_next_round
 
         # Exactly one round of `activespec run` with a human oracle: the labels given so

@@ -7,6 +7,8 @@ import os
 import pathlib
 
 from activespec.console import Console, add_verbose_option, route_logs
+from activespec.errors import ConfigError
+from pipeline.configs import load_config
 
 
 def register(subparsers) -> None:
@@ -30,15 +32,12 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.configs import load_config
-
     config = load_config(args.config, base_dir=None if args.config else args.workdir)
     if args.rounds < 1:
-        from activespec.errors import ConfigError
-
         raise ConfigError("--rounds must be at least 1")
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    from pipeline.campaign import LabelsPending, run_campaign  # TensorFlow-free
+    # ml_metadata and the round driver: only when rounds run (activespec --help stays fast)
+    from pipeline.campaign import LabelsPending, run_campaign
 
     console = Console()
     try:

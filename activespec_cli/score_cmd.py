@@ -13,6 +13,11 @@ import json
 import os
 import pathlib
 
+import numpy as np
+
+from activespec.errors import ActivespecError
+from activespec.uncertainty import entropy
+
 #: Width of a class-probability column in the table.
 _COLUMN = 11
 
@@ -54,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     """Score the files and print the results; 1 if any file failed, else 0."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow: only when a model is loaded (activespec --help stays fast)
     from models.serving import load_model_dir
 
     model = load_model_dir(args.model)
@@ -86,12 +92,9 @@ def score_files(model, paths: list[str], *, batch_size: int = 256) -> list[dict]
         ``label``, ``probabilities`` (class name -> probability) and ``entropy`` (nats);
         otherwise ``error`` (one line) and ``error_code``.
     """
-    import numpy as np
-
-    from activespec.errors import ActivespecError
+    # astropy and scipy: only when files are scored (activespec --help stays fast)
     from activespec.io import read_spectrum
     from activespec.preprocessing import preprocess, should_degrade
-    from activespec.uncertainty import entropy
 
     config = model.preprocess_config
     records: list[dict] = []

@@ -59,6 +59,7 @@ def _layouts(counts: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the simulation and print where everything went."""
+    # scipy and the simulator: only when this command runs (activespec --help stays fast)
     from activespec.simulator import simulate_survey
 
     if args.out.exists() and not args.out.is_dir():

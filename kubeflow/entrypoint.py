@@ -24,6 +24,7 @@ COMMAND = ("python", "-m", "kubeflow.entrypoint")
 
 def custom_artifact_types() -> list[type]:
     """The custom TFX artifact classes of activespec (see :mod:`components.artifact_types`)."""
+    # TFX: only in the container (the compiler imports this module without it)
     from tfx.types import artifact
 
     from components import artifact_types
@@ -61,6 +62,7 @@ def register_artifact_types() -> dict[str, type]:
 
 def main(argv: list[str] | None = None) -> None:
     """Register the artifact types, then run TFX's Kubeflow V2 executor entry point."""
+    # TFX: only in the container (the compiler imports this module without it)
     from absl import app
     from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 

@@ -22,6 +22,8 @@ import os
 import pathlib
 import re
 
+import yaml
+
 from activespec.errors import ConfigError
 from kubeflow import entrypoint
 from pipeline.beam_runners import cluster_pipeline_args
@@ -90,6 +92,7 @@ def build_pipeline(
         On a path the pods cannot read, a pipeline name KFP refuses, an unreadable labels
         snapshot or pool, or invalid Beam arguments.
     """
+    # TFX: only when compiling (the runner's checks load without it)
     from pipeline.pipeline import create_pipeline
 
     _check_image(image)
@@ -150,6 +153,7 @@ def compile_pipeline_job(
         The ``PipelineJob``; ``pipelineSpec.defaultPipelineRoot`` and
         ``runtimeConfig.gcsOutputDirectory`` are the pipeline root.
     """
+    # TFX: only when compiling (the runner's checks load without it)
     from tfx import v1 as tfx
 
     _check_image(image)
@@ -180,8 +184,6 @@ def write_pipeline_file(job: dict, output_path: str | os.PathLike) -> pathlib.Pa
     pathlib.Path
         The file written (parent folders are created).
     """
-    import yaml
-
     path = pathlib.Path(output_path)
     if path.suffix not in (".json", *_YAML_SUFFIXES):
         raise ConfigError(
@@ -257,6 +259,7 @@ def check_input_location(name: str, path: str, *, allow_local_paths: bool = Fals
     activespec.errors.ConfigError
         On a local path (unless allowed and absolute) or a scheme Beam cannot read.
     """
+    # Beam: only to check a URI (the runner loads without it)
     from apache_beam.io.filesystems import FileSystems
 
     if "://" not in path:
@@ -279,6 +282,7 @@ def check_output_location(name: str, path: str, *, allow_local_paths: bool = Fal
     ------
     activespec.errors.ConfigError
     """
+    # TensorFlow: only to read a file (the runner loads without it)
     import tensorflow as tf
 
     scheme, sep, _ = path.partition("://")
@@ -301,6 +305,7 @@ def file_digest(uri: str) -> str:
     activespec.errors.ConfigError
         When the file cannot be read.
     """
+    # Beam: only to read a file (the runner loads without it)
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
@@ -320,6 +325,7 @@ def compute_pool_fingerprint(config) -> str:
     """The pool fingerprint a local round would use, or "" when disabled in the config."""
     if not config.data.fingerprint_pool:
         return ""
+    # TFX (the components): only when the pool is fingerprinted
     from components.spectra_ingest import fingerprint_inputs
 
     extra = [config.resolve(config.data.pool_file_list)] if config.data.pool_file_list else []

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.saved_model import loader_impl
 
 from activespec import errors
 from activespec.constants import DEFAULT_MC_PASSES
@@ -349,8 +350,6 @@ def saved_model_signature_names(saved_model_dir: str) -> list[str]:
     ModelLoadError
         If the file cannot be parsed.
     """
-    from tensorflow.python.saved_model import loader_impl
-
     try:
         saved_model = loader_impl.parse_saved_model(saved_model_dir)
     except (OSError, ValueError, tf.errors.OpError) as error:

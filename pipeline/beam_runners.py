@@ -300,6 +300,7 @@ def runner_args_from_options(args: list[str]) -> RunnerArgs:
     activespec.errors.ConfigError
         When the runner is not one activespec supports.
     """
+    # Beam: only to check arguments (configs and the CLI load without it)
     from apache_beam.options import pipeline_options as po
 
     options = po.PipelineOptions(args)

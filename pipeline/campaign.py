@@ -23,6 +23,7 @@ import pathlib
 from collections.abc import Callable
 
 from activespec.errors import ActivespecError
+from activespec.labels import LabelStore
 from activespec.labels.records import (
     ROLE_PERFORMANCE,
     ROLE_RECALL,
@@ -30,6 +31,8 @@ from activespec.labels.records import (
 )
 from activespec.labels.training_csv import ID_COLUMN, LABEL_COLUMN
 from activespec.labels.workdir import read_round_rows
+from activespec.oracle import SimulatedOracle
+from activespec.recall import STRATUM, STRATUM_POPULATION, Stratum, estimate_recall
 from activespec.workdir import (
     CANDIDATES_FILENAME,
     RECALL_STRATA_FILENAME,
@@ -49,8 +52,6 @@ class LabelsPending(ActivespecError):
 
 
 def label_store(workdir: WorkDir, config: RoundConfig):
-    from activespec.labels import LabelStore
-
     return LabelStore(workdir.store_path, list(config.data.classes))
 
 
@@ -185,8 +186,6 @@ def run_campaign(
     store = label_store(wd, config)
     simulated = None
     if oracle == "simulated":
-        from activespec.oracle import SimulatedOracle
-
         simulated = SimulatedOracle(truth_path or _default_truth(config), config.data.classes)
 
     history = load_history(wd)
@@ -263,6 +262,7 @@ def _record_round(wd, store, config, index, history, simulated) -> list[dict]:
 def performance_precision(store, index: int, positive_classes) -> dict:
     """Precision of the round's positive predictions, estimated on its labelled
     performance sample, with the one-sided 95 % Clopper-Pearson lower bound."""
+    # astropy and scipy: only once a round's sample is labelled
     from activespec.catalogue.stats import precision_lower_bound
 
     sample = {row.spectrum_id for row in store.rows(index, ROLE_PERFORMANCE)}
@@ -297,8 +297,6 @@ def estimated_recall(
         the round has no labelled recall sample (or no labelled performance sample while
         it has candidates).
     """
-    from activespec.recall import STRATUM, STRATUM_POPULATION, Stratum, estimate_recall
-
     positive = set(positive_classes)
     current = store.current_labels()
     perf = [
@@ -381,6 +379,7 @@ def _class_counts(candidates_csv: pathlib.Path) -> dict[str, int]:
 
 
 def _write_scalars(wd: WorkDir, record: dict) -> None:
+    # TensorFlow: only to write TensorBoard scalars (the campaign driver loads without it)
     import tensorflow as tf
 
     scalars = {

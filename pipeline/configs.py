@@ -39,6 +39,8 @@ from activespec.settings import (
     SamplingSettings,
     check_class_names,
 )
+from models.config import ModelConfig
+from models.tuning import TuningConfig
 
 try:  # Python 3.11+
     import tomllib
@@ -220,20 +222,17 @@ class RoundConfig:
 
     def preprocess_config(self):
         """The validated :class:`activespec.preprocessing.PreprocessConfig`."""
+        # scipy: configs stays light for the CLI's start-up
         from activespec.preprocessing import PreprocessConfig
 
         return PreprocessConfig.from_dict(self.preprocessing)
 
     def model_config(self):
         """The validated :class:`models.config.ModelConfig`."""
-        from models.config import ModelConfig
-
         return ModelConfig.from_dict(self.model)
 
     def tuning_config(self):
         """The validated :class:`models.tuning.TuningConfig` (off by default)."""
-        from models.tuning import TuningConfig
-
         return TuningConfig.from_dict(self.tuning)
 
     def to_dict(self) -> dict:

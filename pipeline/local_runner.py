@@ -114,6 +114,7 @@ def run_round(
     dict
         The round summary (see :func:`summarise_round`).
     """
+    # TFX: only when a round runs (the runner's helpers load without it)
     from tfx import v1 as tfx
 
     from components.spectra_ingest import fingerprint_inputs

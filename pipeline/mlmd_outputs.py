@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from google.protobuf import json_format
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
@@ -93,7 +94,5 @@ def custom_property(artifact: metadata_store_pb2.Artifact | None, name: str, def
         except (ValueError, TypeError):
             return text
     if kind == "struct_value":
-        from google.protobuf import json_format
-
         return json_format.MessageToDict(value.struct_value)
     return default

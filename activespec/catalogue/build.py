@@ -128,6 +128,7 @@ def build_catalogue(
     activespec.errors.ConfigError
         If the known catalogue cannot be used or the radius is not positive.
     """
+    # astropy.table is slow to import; only a known catalogue needs it
     from astropy.table import Table
 
     radius = check_radius(radius_arcsec)

@@ -228,6 +228,7 @@ def crossmatch(
     separation = np.full(n, np.nan)
     nearest = np.zeros(n, dtype=np.int64)
     if has_position.any() and len(known):
+        # astropy's coordinates are slow to import; only a cross-match needs them
         from astropy import units as u
         from astropy.coordinates import SkyCoord
 
@@ -257,6 +258,7 @@ def check_radius(radius_arcsec: float) -> float:
 
 def _read_table(path: pathlib.Path):
     """Read the first table of the file, trying the likeliest format first."""
+    # astropy.table is slow to import; only a known catalogue needs it
     from astropy.table import Table
 
     errors = []
@@ -306,6 +308,7 @@ def _find_column(table, names: tuple[str, ...], ucds: tuple[str, ...]) -> str | 
 
 def _column_degrees(column, *, hours: bool) -> np.ndarray:
     """A coordinate column in degrees: numbers (with their unit) or sexagesimal text."""
+    # astropy's coordinates are slow to import; only a cross-match needs them
     from astropy import units as u
 
     if column.dtype.kind in "fiu":
@@ -330,6 +333,7 @@ def _text_degrees(text: str, hours: bool) -> float:
     if value is not None:
         return value
     try:
+        # astropy's coordinates are slow to import; only a cross-match needs them
         from astropy import units as u
         from astropy.coordinates import Angle
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,6 +68,7 @@ class RoundPoint:
 
 def png_bytes(figure) -> bytes:
     """Render a matplotlib Figure to PNG bytes with the Agg canvas."""
+    # matplotlib is slow to import; only a figure needs it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(figure)
@@ -83,6 +85,7 @@ def learning_curve(points: Sequence[RoundPoint]) -> bytes:
     from the recall sample with its 95 % interval as a band, and the true precision and
     recall of a simulated oracle run when known.
     """
+    # matplotlib is slow to import; only a figure needs it
     from matplotlib.figure import Figure
 
     use_labels = bool(points) and all(p.labels is not None for p in points)
@@ -146,6 +149,7 @@ def learning_curve(points: Sequence[RoundPoint]) -> bytes:
 
 def confusion_heatmap(matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> bytes:
     """Confusion matrix (rows true, columns predicted) coloured by row fraction (recall)."""
+    # matplotlib is slow to import; only a figure needs it
     from matplotlib.figure import Figure
 
     counts = np.asarray(matrix, dtype=float)
@@ -170,6 +174,7 @@ def confusion_heatmap(matrix: Sequence[Sequence[int]], class_names: Sequence[str
 
 def class_counts_chart(points: Sequence[RoundPoint], class_names: Sequence[str]) -> bytes:
     """Spectra predicted in each class per round (log scale: counts span decades)."""
+    # matplotlib is slow to import; only a figure needs it
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(7.0, 3.4), dpi=110)
@@ -199,6 +204,7 @@ def spectrum_thumbnail(spectrum: Spectrum, title: str, subtitle: str = "") -> by
     Flux is divided by its median in the window so that thumbnails of different
     surveys share a scale; bad pixels (``spectrum.mask``) are left as gaps.
     """
+    # matplotlib is slow to import; only a figure needs it
     from matplotlib.figure import Figure
 
     air = spectrum.medium == "air"
@@ -238,8 +244,7 @@ def spectrum_thumbnail(spectrum: Spectrum, title: str, subtitle: str = "") -> by
 
 def placeholder_thumbnail(title: str, subtitle: str, reason: str) -> bytes:
     """A thumbnail-sized panel stating why a spectrum could not be plotted."""
-    import textwrap
-
+    # matplotlib is slow to import; only a figure needs it
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(3.4, 2.3), dpi=120)

@@ -26,6 +26,7 @@ from activespec.catalogue.plots import RoundPoint
 from activespec.catalogue.rounds import finite_or_none, list_rounds, read_summary
 from activespec.catalogue.stats import InvalidCountsError, precision_lower_bound
 from activespec.errors import ActivespecError
+from activespec.io import read_spectrum
 from activespec.workdir import WorkDir
 
 #: Catalogue columns shown in the report's table, in order.
@@ -353,8 +354,6 @@ def _thumbnail(row) -> str:
 
 
 def _spectrum_png(source: str, title: str, subtitle: str) -> bytes:
-    from activespec.io import read_spectrum
-
     if not source:
         return plots.placeholder_thumbnail(title, subtitle, "no source file recorded")
     if source.startswith(_REMOTE_PREFIXES):

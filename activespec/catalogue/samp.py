@@ -159,6 +159,7 @@ def _targets_by_source(catalogue_path: pathlib.Path) -> dict[str, tuple[str, str
     """Resolved source path -> (target name, "ra dec" or None, spectrum id) from the VOTable."""
     if not catalogue_path.is_file():
         raise CatalogueError(f"catalogue {str(catalogue_path)!r} does not exist")
+    # astropy's VOTable reader is slow to import; only SAMP needs it
     from astropy.io.votable import parse_single_table
 
     try:
@@ -267,6 +268,7 @@ def _ping(hub_url: str, timeout: float) -> None:
 @contextlib.contextmanager
 def _connected_client(hub_params: dict[str, str], *, loopback: bool):
     """A registered, callable SAMPIntegratedClient; always unregistered on exit."""
+    # astropy.samp is slow to import; only a broadcast needs it
     from astropy.samp import SAMPIntegratedClient, conf
     from astropy.samp.errors import SAMPClientError, SAMPHubError, SAMPProxyError
 

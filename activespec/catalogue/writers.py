@@ -63,6 +63,7 @@ def write_csv(table, path: str | os.PathLike) -> pathlib.Path:
     -------
     pathlib.Path
     """
+    # astropy is slow to import; only this format needs it
     from astropy.io import ascii as astropy_ascii
     from astropy.table import MaskedColumn, Table
 
@@ -132,6 +133,7 @@ def _votable_of(table):
     variable-length ``char`` (``unicodeChar`` only when needed) and flags are ``boolean``,
     the forms every VO tool reads best.
     """
+    # astropy is slow to import; only this format needs it
     from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
 
     votable = VOTableFile(version="1.4")
@@ -199,6 +201,7 @@ def check_votable(path: str | os.PathLike, expected) -> None:
     CatalogueError
         If astropy cannot parse the file, or a row count or UCD differs.
     """
+    # astropy is slow to import; only this format needs it
     from astropy.io.votable import parse_single_table
 
     try:

@@ -41,7 +41,7 @@ from activespec.labels import (
     store_path,
 )
 from activespec.labels.errors import InvalidLabelError, UnknownSpectrumError
-from activespec.labels.records import ROLE_RECALL
+from activespec.labels.records import ROLE_RECALL, check_labeller
 from activespec.model_metadata import model_preprocess_config, round_model_metadata_path
 from activespec.preprocessing import PreprocessConfig
 from activespec.recall import STRATUM, STRATUM_LOWER, STRATUM_POPULATION, STRATUM_UPPER
@@ -322,8 +322,6 @@ def create_server(
         If the work directory or round is missing or malformed, the store was made for
         other classes, the labeller name is invalid, or the address cannot be bound.
     """
-    from activespec.labels.records import check_labeller
-
     root = pathlib.Path(workdir).resolve()
     if not root.is_dir():
         raise ConfigError(f"work directory {root} does not exist")

@@ -19,6 +19,7 @@ from activespec.constants import (
     HE_I_6678_VACUUM,
 )
 from activespec.errors import ActivespecError
+from activespec.io import read_spectrum
 from activespec.preprocessing import (
     PreprocessConfig,
     preprocess_with_details,
@@ -69,8 +70,6 @@ def spectrum_view(
         ``window_error``; ``full``: {wave, flux, bad, medium, lines, n_pixels,
         decimated} or None; ``error``; ``meta``: the reader's metadata.
     """
-    from activespec.io import read_spectrum
-
     view: dict = {"window": None, "window_error": None, "full": None, "error": None, "meta": None}
     if not source:
         view["error"] = "the sampler row has no source file"

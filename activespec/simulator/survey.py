@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from activespec import __version__
 from activespec.constants import DEFAULT_CLASSES
@@ -521,8 +522,6 @@ def _run_tasks(tasks, workers, total, progress) -> list[dict]:
     rows: list[dict] = []
     bar = None
     if total:
-        from tqdm import tqdm
-
         bar = tqdm(
             total=total,
             unit="spectra",

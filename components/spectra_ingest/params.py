@@ -16,6 +16,7 @@ from typing import Any
 
 from activespec.constants import DEFAULT_CLASSES
 from activespec.errors import ConfigError
+from activespec.preprocessing import PreprocessConfig
 from activespec.settings import DEFAULT_LABELLED_SPLITS, check_class_names
 
 from .spec import (
@@ -160,8 +161,6 @@ def make_params(
     :class:`activespec.preprocessing.PreprocessConfig` so that bad settings fail here and
     every default is spelled out in the cache key.
     """
-    from activespec.preprocessing import PreprocessConfig
-
     if isinstance(file_patterns, str):
         file_patterns = [file_patterns]
     if splits is None:

@@ -19,6 +19,10 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from activespec.errors import ActivespecError
+from activespec.io import read_spectrum
+from activespec.preprocessing import PreprocessConfig, preprocess, should_degrade
+
+from .encoding import make_example, split_index
 
 #: Tag of the rejection output: tuples ``(path, code, reason)``.
 REJECTED_TAG = "rejected"
@@ -85,8 +89,6 @@ class ReadAndPreprocess(beam.DoFn):
         self._rejected = beam.metrics.Metrics.counter("SpectraIngest", "rejected")
 
     def setup(self):
-        from activespec.preprocessing import PreprocessConfig
-
         self._config = PreprocessConfig.from_dict(self._preprocessing)
 
     def process(self, path: str, labels=None):
@@ -103,11 +105,6 @@ class ReadAndPreprocess(beam.DoFn):
             yield output
 
     def _ingest(self, path: str, labels) -> list:
-        from activespec.io import read_spectrum
-        from activespec.preprocessing import preprocess, should_degrade
-
-        from .encoding import make_example
-
         try:
             data = _read_bytes(path)
         except _FileTooLarge as err:
@@ -293,8 +290,6 @@ def _serialized_example(keyed) -> bytes:
 
 
 def _partition_by_id(keyed, num_partitions, bucket_bounds):
-    from .encoding import split_index
-
     return split_index(keyed[0], bucket_bounds)
 
 

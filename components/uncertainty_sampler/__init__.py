@@ -9,6 +9,7 @@ __all__ = ["UncertaintySampler", "UncertaintySamplerSpec"]
 
 def __getattr__(name: str):
     if name in __all__:
+        # TFX: only when the component is asked for (records.py loads without it)
         from . import component
 
         return getattr(component, name)

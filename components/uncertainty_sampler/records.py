@@ -69,6 +69,7 @@ def parse_score_record(serialized: bytes, n_classes: int, extra_scores: Sequence
         If an identifier, the probabilities, an uncertainty measure or a requested extra
         score is missing, or the number of probabilities differs from ``n_classes``.
     """
+    # TensorFlow: only to parse records; the round files' row format loads without it
     import tensorflow as tf
 
     feature = tf.train.Example.FromString(serialized).features.feature

@@ -99,6 +99,7 @@ def kmeans_labels(points: np.ndarray, n_clusters: int, random_state: int) -> np.
     not depend on the machine's thread count; the input is small
     (``diversity_factor * query_size`` rows).
     """
+    # scikit-learn is slow to import; only diverse_entropy needs it (with threadpoolctl)
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
 

@@ -8,6 +8,7 @@ import json
 import math
 
 import apache_beam as beam
+import tensorflow as tf
 from apache_beam.io.filesystems import FileSystems
 
 from activespec import recall
@@ -29,8 +30,6 @@ _NO_LABEL = -1
 def labelled_id_and_label(serialized: bytes) -> tuple[str, int]:
     """``(spectrum_id, label index)`` of one labelled ``tf.Example`` (as written by
     SpectraIngest and LabelJoin; -1 when it has no label)."""
-    import tensorflow as tf
-
     feature = tf.train.Example.FromString(serialized).features.feature
     values = (
         feature[features.SPECTRUM_ID].bytes_list.value if features.SPECTRUM_ID in feature else []
