@@ -432,10 +432,7 @@ def run(options: BenchOptions) -> dict:
             f"runs that never reached {target} count as {max_labels + settings.query_size} "
             "labels in the ratios"
         )
-    plot_path = options.results_dir / f"{NAME}.png"
-    plot_curves(runs, settings, plot_path)
-    report.figures["plot"] = plot_path.name
-    print(f"  plot: {plot_path}", flush=True)
+    report.plot(lambda path: plot_curves(runs, settings, path))
     return report.save()
 
 

@@ -561,10 +561,7 @@ def run(options: BenchOptions) -> dict:
         float(np.mean(report.figures["published"]["final_recall"])),
         "final true recall, default / published",
     )
-    plot_path = options.results_dir / f"{NAME}.png"
-    plot(runs, ceilings, plot_path)
-    report.figures["plot"] = plot_path.name
-    print(f"  plot: {plot_path}", flush=True)
+    report.plot(lambda path: plot(runs, ceilings, path))
     return report.save()
 
 

@@ -252,6 +252,15 @@ class Report:
         self.notes.append(text)
         print(f"  note: {text}", flush=True)
 
+    def plot(self, draw: Callable[[Path], None]) -> Path:
+        """Draw the run's figure with ``draw(path)`` into ``<results_dir>/<name>.png``,
+        record its file name and print where it is."""
+        path = self.options.results_dir / f"{self.name}.png"
+        draw(path)
+        self.figures["plot"] = path.name
+        print(f"  plot: {path}", flush=True)
+        return path
+
     def save(self) -> dict[str, Any]:
         """Append the record to ``<results_dir>/<name>.jsonl`` and return it."""
         record = {
