@@ -93,19 +93,27 @@ def kmeans_seed(seed: int, round_index: int) -> int:
 
 
 def kmeans_labels(points: np.ndarray, n_clusters: int, random_state: int) -> np.ndarray:
-    """Cluster index of every row of ``points`` by k-means (scikit-learn, k-means++).
+    """Cluster index of every row of ``points`` by k-means (SciPy's ``kmeans2``, k-means++
+    seeding), the best of :data:`KMEANS_RESTARTS` seeded runs by inertia.
 
-    Runs single-threaded (OpenMP and BLAS limited to one thread) so that the result does
-    not depend on the machine's thread count; the input is small
+    Plain NumPy, single-threaded: the result does not depend on the machine's thread
+    count, and no native thread pool is reconfigured inside a process that also runs
+    TensorFlow (scikit-learn's KMeans needed threadpoolctl for that, and a worker that
+    had done so crashed in a later garbage collection); the input is small
     (``diversity_factor * query_size`` rows).
     """
-    # scikit-learn is slow to import; only diverse_entropy needs it (with threadpoolctl)
-    from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
+    # SciPy's cluster module is only needed by diverse_entropy
+    from scipy.cluster.vq import kmeans2
 
-    with threadpool_limits(limits=1):
-        model = KMeans(n_clusters=n_clusters, n_init=KMEANS_RESTARTS, random_state=random_state)
-        return model.fit_predict(np.asarray(points, dtype=np.float64))
+    data = np.asarray(points, dtype=np.float64)
+    rng = np.random.default_rng(random_state)
+    best_labels, best_inertia = None, np.inf
+    for _ in range(KMEANS_RESTARTS):
+        centroids, labels = kmeans2(data, n_clusters, iter=50, minit="++", seed=rng)
+        inertia = float(((data - centroids[labels]) ** 2).sum())
+        if inertia < best_inertia:
+            best_labels, best_inertia = labels, inertia
+    return best_labels
 
 
 def diverse_selection(
