@@ -176,3 +176,10 @@ class SamplingSettings:
                 f"{where}positive_classes: positive classes {unknown} are not among the "
                 f"class names {list(class_names)}"
             )
+
+
+#: The published sampling (Škoda, Podsztavek & Tvrdík 2020): 100 entropy queries and a
+#: 30-spectrum performance sample, no recall sample, no re-examined lost candidates.
+PUBLISHED_SAMPLING = SamplingSettings(
+    query_size=100, performance_sample_size=30, recall_sample_size=0, reexamine_size=0
+)

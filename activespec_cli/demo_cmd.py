@@ -20,7 +20,8 @@ from pipeline.configs import load_config
 DEMO_CONFIG = """\
 # activespec demo configuration (written by `activespec demo`; edit and re-run freely).
 # Every key not given here keeps its default. The published setting (Skoda et al. 2020)
-# is query_size = 100, performance_sample_size = 30, recall_sample_size = 0.
+# is query_size = 100, performance_sample_size = 30, recall_sample_size = 0,
+# reexamine_size = 0 (activespec.settings.PUBLISHED_SAMPLING).
 [data]
 labelled = ["survey/labelled/*.fits*"]
 labels = "survey/labelled/labels.csv"

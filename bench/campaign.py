@@ -84,17 +84,18 @@ class Sampling:
 
 
 def sampling_of(setting: str) -> Sampling:
-    """The published setting, or the product's defaults."""
-    from activespec import constants
+    """The published setting, or the product's defaults (both from :mod:`activespec.settings`)."""
+    from activespec.settings import PUBLISHED_SAMPLING, SamplingSettings
 
-    if setting == "published":
-        return Sampling(100, 30, 0, candidate_memory=False, reexamine_size=0)
+    published = setting == "published"
+    chosen = PUBLISHED_SAMPLING if published else SamplingSettings()
     return Sampling(
-        constants.DEFAULT_QUERY_SIZE,
-        constants.DEFAULT_PERFORMANCE_SAMPLE_SIZE,
-        constants.DEFAULT_RECALL_SAMPLE_SIZE,
-        candidate_memory=True,
-        reexamine_size=constants.DEFAULT_REEXAMINE_SIZE,
+        chosen.query_size,
+        chosen.performance_sample_size,
+        chosen.recall_sample_size,
+        # The published system had no list of confirmed finds.
+        candidate_memory=not published,
+        reexamine_size=chosen.reexamine_size,
     )
 
 
