@@ -51,12 +51,12 @@ _MIN_PLAUSIBLE_WAVE = 1_000.0
 _MAX_PLAUSIBLE_WAVE = 100_000.0
 
 
-def detect_layout(hdul: fits.HDUList) -> str:
+def detect_layout(hdul) -> str:
     """Return the layout name (a key of :data:`LAYOUTS`) of an opened FITS file.
 
     Parameters
     ----------
-    hdul : astropy.io.fits.HDUList
+    hdul : astropy.io.fits.HDUList or activespec.io.fastfits.FastHDUList
         The file, with data loaded.
 
     Returns
@@ -80,13 +80,13 @@ def detect_layout(hdul: fits.HDUList) -> str:
     extensions = hdul[1:]
     if len(extensions) == 0:
         raise NoFluxError("no data: the primary HDU is empty and there are no extensions")
-    tables = [hdu for hdu in extensions if isinstance(hdu, fits.BinTableHDU)]
+    tables = [hdu for hdu in extensions if is_binary_table(hdu)]
     if any(hdu.name.upper() in MRS_COADD_EXTENSIONS for hdu in tables) or any(
         "LOGLAM" in column_map(hdu) for hdu in tables
     ):
         return MRS
     first = extensions[0]
-    if isinstance(first, fits.BinTableHDU):
+    if is_binary_table(first):
         columns = column_map(first)
         if "FLUX" in columns and "WAVELENGTH" in columns:
             return LRS_TABLE
@@ -97,6 +97,11 @@ def detect_layout(hdul: fits.HDUList) -> str:
         )
     kinds = ", ".join(f"{type(hdu).__name__} {hdu.name!r}" for hdu in extensions[:4])
     raise UnknownLayoutError(f"unrecognised layout: empty primary HDU, extensions {kinds}")
+
+
+def is_binary_table(hdu) -> bool:
+    """Whether ``hdu`` is a binary table, read by astropy or by :mod:`activespec.io.fastfits`."""
+    return isinstance(hdu, fits.BinTableHDU) or getattr(hdu, "is_binary_table", False)
 
 
 def _detect_primary_image(primary, naxis: int) -> str:

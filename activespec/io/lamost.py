@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import re
 
-from astropy.io import fits
-
 from activespec.constants import R_LAMOST_LRS, R_LAMOST_MRS
 from activespec.errors import BadWavelengthError, NoFluxError, WrongShapeError
 from activespec.io.assemble import assemble_spectrum, linear_wavelengths, log_linear_wavelengths
-from activespec.io.detect import LRS_DR1, LRS_IMAGE, LRS_TABLE, MRS
+from activespec.io.detect import LRS_DR1, LRS_IMAGE, LRS_TABLE, MRS, is_binary_table
 from activespec.io.headers import HeaderLookup
 from activespec.io.identity import file_stem
 from activespec.io.opening import OpenedFits
@@ -125,7 +123,7 @@ def _read_mrs(opened: OpenedFits, mrs_arm: str) -> Spectrum:
         present = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         present = present or "none"
         raise NoFluxError(f"MRS file has no {wanted} extension (extensions: {present})")
-    if not isinstance(arm, fits.BinTableHDU):
+    if not is_binary_table(arm):
         raise WrongShapeError(f"MRS extension {wanted} is not a binary table")
     columns = column_map(arm)
     if "FLUX" not in columns:

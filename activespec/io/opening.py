@@ -41,7 +41,7 @@ class OpenedFits:
 
     Attributes
     ----------
-    hdul : astropy.io.fits.HDUList
+    hdul : astropy.io.fits.HDUList or activespec.io.fastfits.FastHDUList
         All HDUs, size-checked; data are read from memory on first access.
     data : bytes-like
         The (decompressed) FITS bytes the HDUs were parsed from.
@@ -49,7 +49,7 @@ class OpenedFits:
         The path or URI to record as the spectrum's source, when known.
     """
 
-    hdul: fits.HDUList
+    hdul: fits.HDUList  # or a FastHDUList, which offers the same parts
     data: bytes | bytearray | memoryview
     name: str | None
 

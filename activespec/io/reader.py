@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from activespec.errors import SpectrumReadError
 from activespec.io.detect import LRS_DR1, LRS_IMAGE, LRS_TABLE, MRS, detect_layout
+from activespec.io.fastfits import parse_fits_fast
 from activespec.io.lamost import DEFAULT_MRS_ARM, read_lamost
 from activespec.io.ondrejov import read_ondrejov
-from activespec.io.opening import Source, one_line, open_fits, quiet_astropy
+from activespec.io.opening import (
+    OpenedFits,
+    Source,
+    gunzip_if_needed,
+    one_line,
+    parse_fits,
+    quiet_astropy,
+    read_source_bytes,
+)
 from activespec.spectrum import Spectrum
 
 _LAMOST_LAYOUTS = (LRS_DR1, LRS_IMAGE, LRS_TABLE, MRS)
+#: FITS parsers :func:`read_spectrum` can use.
+PARSERS = ("fast", "astropy")
 
 
 def read_spectrum(
-    source: Source, *, name: str | None = None, mrs_arm: str = DEFAULT_MRS_ARM
+    source: Source,
+    *,
+    name: str | None = None,
+    mrs_arm: str = DEFAULT_MRS_ARM,
+    parser: Literal["fast", "astropy"] = "fast",
 ) -> Spectrum:
     """Read one LAMOST or Ondřejov spectrum from a FITS file, plain or gzip-compressed.
 
@@ -31,6 +48,11 @@ def read_spectrum(
     mrs_arm : str, optional
         Extension read from LAMOST MRS files: ``"COADD_R"`` (default, covers
         H-alpha) or ``"COADD_B"``.
+    parser : {"fast", "astropy"}, optional
+        ``"fast"`` (default) parses the file with :mod:`activespec.io.fastfits` and
+        falls back to astropy for anything that parser does not cover and for every
+        file it cannot read, so results and errors are astropy's either way;
+        ``"astropy"`` uses astropy only (the reference).
 
     Returns
     -------
@@ -52,14 +74,21 @@ def read_spectrum(
     >>> spectrum.meta.layout, spectrum.medium  # doctest: +SKIP
     ('lamost-lrs-dr1', 'vacuum')
     """
+    if parser not in PARSERS:
+        raise ValueError(f"parser must be one of {PARSERS}, got {parser!r}")
     try:
-        with quiet_astropy():
-            opened = open_fits(source, name=name)
+        raw, path = read_source_bytes(source)
+        data = gunzip_if_needed(raw)
+        name = name if name is not None else path
+        if parser == "fast":
             try:
-                layout = detect_layout(opened.hdul)
-                if layout in _LAMOST_LAYOUTS:
-                    return read_lamost(opened, layout, mrs_arm=mrs_arm)
-                return read_ondrejov(opened, layout)
+                return _read_opened(OpenedFits(parse_fits_fast(data), data, name), mrs_arm)
+            except Exception:  # outside the fast subset, or bad: astropy reads and words it
+                pass
+        with quiet_astropy():
+            opened = OpenedFits(parse_fits(data), data, name)
+            try:
+                return _read_opened(opened, mrs_arm)
             finally:
                 opened.close()
     except SpectrumReadError:
@@ -67,3 +96,10 @@ def read_spectrum(
     except Exception as err:  # astropy/numpy failures on malformed content: keep it typed
         reason = one_line(str(err)) or type(err).__name__
         raise SpectrumReadError(f"unreadable content ({type(err).__name__}): {reason}") from None
+
+
+def _read_opened(opened: OpenedFits, mrs_arm: str) -> Spectrum:
+    layout = detect_layout(opened.hdul)
+    if layout in _LAMOST_LAYOUTS:
+        return read_lamost(opened, layout, mrs_arm=mrs_arm)
+    return read_ondrejov(opened, layout)

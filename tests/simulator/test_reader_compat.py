@@ -39,3 +39,13 @@ def test_labelled_files_read_with_the_ids_of_labels_csv(small_survey):
         assert spectrum.meta.ra == pytest.approx(float(expected["ra"]), abs=1e-3)
         assert spectrum.meta.dec == pytest.approx(float(expected["dec"]), abs=1e-3)
     assert layouts == {"ondrejov-image", "ondrejov-ssap"}
+
+
+def test_every_simulated_file_reads_as_astropy_reads_it(small_survey):
+    from tests.io.test_fast_parser import assert_reads_like_astropy, fast_parser_covers
+
+    out, _ = small_survey
+    paths = sorted((out / "pool").iterdir()) + sorted((out / "labelled").glob("*.fits*"))
+    for path in paths:
+        assert_reads_like_astropy(path)
+        assert fast_parser_covers(path)
