@@ -32,6 +32,7 @@ import logging
 import os
 import pathlib
 import re
+import resource
 import sys
 import threading
 import time
@@ -73,6 +74,8 @@ EPOCH_LINE = re.compile(r"^Epoch (\d+)/(\d+)\s*$")
 LOG_PATH_ATTRIBUTE = "activespec_log_path"
 
 _LIVE_INTERVAL_S = 1.0
+# A step's CPU use is shown when it ran this long (shorter ones are start-up noise).
+_MIN_SECONDS_FOR_CORES = 2.0
 _ACTIVE: Console | None = None
 
 
@@ -246,8 +249,8 @@ def route_logs(
 
 
 @contextlib.contextmanager
-def stage_lines(nodes: Sequence[str], step_of: Callable[[str], str]) -> Iterator[None]:
-    """One console line per step of a TFX run, while :func:`route_logs` is active.
+def stage_lines(nodes: Sequence[str], step_of: Callable[[str], str]) -> Iterator[dict]:
+    """One console line per step of a TFX run, and each node's wall time and CPU use.
 
     Parameters
     ----------
@@ -255,27 +258,61 @@ def stage_lines(nodes: Sequence[str], step_of: Callable[[str], str]) -> Iterator
         The node ids of the pipeline, to know when a step's last component finished.
     step_of : callable
         The step a node id belongs to; its line is printed when all of its components
-        have finished, with their summed run time.
+        have finished, with their summed run time and the cores they kept busy.
+
+    Yields
+    ------
+    dict
+        Filled as nodes finish: node id -> ``{"wall_s", "cpu_s", "cores"}``, where
+        ``cpu_s`` is the CPU time of this process and of the child processes that
+        ended meanwhile (Beam's worker processes end with their pipeline) and
+        ``cores`` = ``cpu_s / wall_s``. Cached nodes are left out.
 
     Recognises the LocalDagRunner's records (:data:`COMPONENT_RUNNING`,
-    :data:`COMPONENT_FINISHED`); a no-op without an active :func:`route_logs`.
+    :data:`COMPONENT_FINISHED`); prints nothing without an active :func:`route_logs`.
     """
     console = _ACTIVE
-    if console is None:
-        yield
-        return
     tracker = _StepTracker(console, nodes, step_of)
     handler = _ComponentRecords(tracker)
     absl_logger = logging.getLogger("absl")
     absl_logger.addHandler(handler)
+    with contextlib.ExitStack() as stack:
+        if console is None:  # route_logs has not turned the runner's records on
+            stack.enter_context(_absl_info())
+        try:
+            yield tracker.usage
+        except BaseException:
+            tracker.failed()
+            raise
+        finally:
+            absl_logger.removeHandler(handler)
+    tracker.close()
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that have ended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@contextlib.contextmanager
+def _absl_info() -> Iterator[None]:
+    """absl's INFO records emitted (to Python logging only) while the block runs."""
+    try:
+        from absl import logging as absl_logging  # comes with TensorFlow
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    verbosity = absl_logging.get_verbosity()
+    logger = logging.getLogger("absl")
+    level = logger.level
+    absl_logging.set_verbosity(absl_logging.INFO)
     try:
         yield
-    except BaseException:
-        tracker.failed()
-        raise
     finally:
-        absl_logger.removeHandler(handler)
-    tracker.close()
+        absl_logging.set_verbosity(verbosity)
+        logger.setLevel(level)
 
 
 def _new_log_path(wd: WorkDir) -> pathlib.Path:
@@ -291,7 +328,7 @@ def _new_log_path(wd: WorkDir) -> pathlib.Path:
 class _StepTracker:
     """Components starting and finishing -> step lines on the console."""
 
-    def __init__(self, console: Console, nodes: Sequence[str], step_of) -> None:
+    def __init__(self, console: Console | None, nodes: Sequence[str], step_of) -> None:
         self.console = console
         self.step_of = step_of
         self.pending: dict[str, set[str]] = {}
@@ -299,26 +336,38 @@ class _StepTracker:
             self.pending.setdefault(step_of(node), set()).add(node)
         self.size = {step: len(members) for step, members in self.pending.items()}
         self.elapsed: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self.reused: dict[str, list[str]] = {}
-        self.current: tuple[str, str, float] | None = None  # node, step, start
+        self.usage: dict[str, dict[str, float]] = {}
+        self.current: tuple[str, str, float, float] | None = None  # node, step, start, CPU
 
     def running(self, node: str) -> None:
         step = self.step_of(node)
         if node not in self.pending.setdefault(step, set()):
             self.pending[step].add(node)
             self.size[step] = self.size.get(step, 0) + 1
-        self.current = (node, step, time.monotonic())
-        self.console.step_running(step, self.elapsed.get(step, 0.0))
+        self.current = (node, step, time.monotonic(), cpu_seconds())
+        if self.console is not None:
+            self.console.step_running(step, self.elapsed.get(step, 0.0))
 
     def cached(self) -> None:
         if self.current is not None:
-            node, step, _ = self.current
+            node, step = self.current[:2]
             self.reused.setdefault(step, []).append(node)
 
     def finished(self, node: str, *, skipped: bool = False) -> None:
         step = self.step_of(node)
         if self.current is not None and self.current[0] == node:
-            self.elapsed[step] = self.elapsed.get(step, 0.0) + time.monotonic() - self.current[2]
+            wall = time.monotonic() - self.current[2]
+            cpu = cpu_seconds() - self.current[3]
+            self.elapsed[step] = self.elapsed.get(step, 0.0) + wall
+            self.cpu[step] = self.cpu.get(step, 0.0) + cpu
+            if node not in self.reused.get(step, ()):
+                self.usage[node] = {
+                    "wall_s": round(wall, 2),
+                    "cpu_s": round(cpu, 2),
+                    "cores": round(cpu / wall, 2) if wall > 0 else None,
+                }
             self.current = None
         elif skipped:
             self.reused.setdefault(step, []).append(f"{node} skipped")
@@ -328,8 +377,10 @@ class _StepTracker:
 
     def failed(self) -> None:
         if self.current is not None:
-            _, step, started = self.current
-            self.console.step_failed(step, self.elapsed.get(step, 0.0) + time.monotonic() - started)
+            _, step, started, _ = self.current
+            if self.console is not None:
+                elapsed = self.elapsed.get(step, 0.0) + time.monotonic() - started
+                self.console.step_failed(step, elapsed)
             self.current = None
 
     def close(self) -> None:
@@ -344,7 +395,11 @@ class _StepTracker:
             notes = ["reused from an earlier round"]
         else:
             notes = [f"reused: {', '.join(reused)}"] if reused else []
-        self.console.step_done(step, self.elapsed.pop(step, 0.0), notes)
+        seconds, cpu = self.elapsed.pop(step, 0.0), self.cpu.pop(step, 0.0)
+        if seconds >= _MIN_SECONDS_FOR_CORES:
+            notes.insert(0, f"{cpu / seconds:.1f} cores")
+        if self.console is not None:
+            self.console.step_done(step, seconds, notes)
 
 
 class _ComponentRecords(logging.Handler):

@@ -121,6 +121,12 @@ def format_summary(summary: dict, class_names: list[str]) -> str:
             f"performance sample: {sampling['performance_sample_size']}; "
             f"candidates (predicted positive): {sampling['num_candidates']}"
         )
+    stages = summary.get("stages") or {}
+    if stages:
+        lines.append("  stages (wall time, CPU cores kept busy; cached stages left out):")
+        for node, use in stages.items():
+            cores = "" if use.get("cores") is None else f"{use['cores']:>5.2f} cores"
+            lines.append(f"      {node:<26} {use['wall_s']:>7.1f} s  {cores}")
     files = summary.get("files") or {}
     if files:
         lines.append("  outputs:")

@@ -146,12 +146,13 @@ def run_round(
     )
     started = time.time()
     # One console line per step when the command routes the logs (activespec.console).
-    with stage_lines([node.id for node in pipeline.components], step_of):
+    with stage_lines([node.id for node in pipeline.components], step_of) as usage:
         tfx.orchestration.LocalDagRunner().run(pipeline)
     elapsed = time.time() - started
 
     runs = latest_node_runs(open_store(str(wd.metadata_path)), config.pipeline.name)
     summary = summarise_round(runs, config, round_index=index, elapsed_s=elapsed)
+    summary["stages"] = usage
     round_dir = wd.round_dir(index)
     round_dir.mkdir(parents=True, exist_ok=True)
     summary["files"] = _copy_round_files(runs, round_dir)

@@ -13,8 +13,10 @@ import json
 import logging
 import os
 import pathlib
+import re
 import subprocess
 import sys
+import time
 import warnings
 
 import pytest
@@ -174,6 +176,44 @@ def test_steps_are_not_shown_without_routing(capfd):
     with stage_lines(["Trainer"], _step_of):
         _run_components([("run", "Trainer"), ("end", "Trainer")])
     assert "trainer" not in capfd.readouterr().out
+
+
+def _busy(seconds: float) -> None:
+    """Keep this process's CPU busy for ``seconds`` of wall time."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        sum(range(1000))
+
+
+def test_each_node_records_its_wall_time_and_cpu_use_without_a_console():
+    with stage_lines(["Trainer", "Pusher", "PoolScorer"], _step_of) as usage:
+        _run_components([("run", "Trainer")])
+        cpu_before = time.process_time()
+        _busy(0.3)
+        busy_cpu = time.process_time() - cpu_before
+        _run_components([("end", "Trainer"), ("run", "Pusher")])
+        time.sleep(0.3)
+        _run_components([("end", "Pusher"), ("run", "PoolScorer"), ("cached", None)])
+        _run_components([("end", "PoolScorer")])
+
+    assert set(usage) == {"Trainer", "Pusher"}  # the cached node did no work
+    assert usage["Trainer"]["wall_s"] >= 0.3 and usage["Pusher"]["wall_s"] >= 0.3
+    # (CPU seconds, not cores: other processes may share the machine's cores)
+    assert usage["Trainer"]["cpu_s"] == pytest.approx(busy_cpu, abs=0.05)
+    assert usage["Pusher"]["cpu_s"] < 0.05  # asleep
+
+
+def test_a_long_step_shows_the_cores_it_kept_busy(tmp_path, capfd, monkeypatch):
+    import activespec.console
+
+    monkeypatch.setattr(activespec.console, "_MIN_SECONDS_FOR_CORES", 0.2)
+    console = Console(sys.stdout)
+    with route_logs(tmp_path, console), stage_lines(["Trainer"], _step_of):
+        _run_components([("run", "Trainer")])
+        _busy(0.3)
+        _run_components([("end", "Trainer")])
+    line = capfd.readouterr().out.splitlines()[-1]
+    assert re.fullmatch(r"  ✓ trainer +0 s  \(\d\.\d cores\)", line), line
 
 
 def test_elapsed_times():
