@@ -26,7 +26,7 @@ from astropy.utils.exceptions import AstropyWarning
 
 from activespec.errors import NotFitsError, SpectrumReadError, TruncatedFileError
 
-#: Anything :func:`open_fits` accepts.
+#: Anything :func:`activespec.io.read_spectrum` reads from.
 Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -242,32 +242,6 @@ def parse_fits(data: bytes | bytearray | memoryview) -> fits.HDUList:
             hdul.close()
             raise
     return hdul
-
-
-def open_fits(source: Source, name: str | None = None) -> OpenedFits:
-    """Read ``source`` once, gunzip it if needed and open it as FITS from memory.
-
-    Parameters
-    ----------
-    source : str, os.PathLike, bytes-like or binary file object
-        Where the FITS (or gzip-compressed FITS) bytes come from.
-    name : str, optional
-        Path or URI to record as the spectrum's source; defaults to the path of
-        ``source`` when it is one.
-
-    Returns
-    -------
-    OpenedFits
-
-    Raises
-    ------
-    SpectrumReadError
-        Or one of its subclasses, with a one-line reason.
-    """
-    raw, path = read_source_bytes(source)
-    data = gunzip_if_needed(raw)
-    hdul = parse_fits(data)
-    return OpenedFits(hdul=hdul, data=data, name=name if name is not None else path)
 
 
 def one_line(text: str, limit: int = 200) -> str:
