@@ -8,7 +8,9 @@ export PYTHONWARNINGS := ignore::FutureWarning,ignore::DeprecationWarning
 
 DEMO_DIR ?= demo
 # Two workers, one test file each at a time: the slow end-to-end file runs beside the rest.
-PYTEST_PARALLEL ?= -n 2 --dist loadfile
+# A crashed worker ends the run at once: pytest-xdist 3.8's loadfile scheduler can stall
+# for good after replacing one (pytest-xdist issue 784).
+PYTEST_PARALLEL ?= -n 2 --dist loadfile --max-worker-restart=0
 PYTEST_ARGS ?=
 
 .PHONY: venv test test-fast demo lock lint format bench clean
