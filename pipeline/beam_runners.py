@@ -150,8 +150,10 @@ class FlinkRunnerArgs:
 
     Give ``flink_master`` (the Flink REST endpoint, ``host:8081``) or ``job_endpoint`` (a
     Beam Flink job server already running in the cluster, ``host:8099``). With
-    ``flink_master`` alone, Beam starts a Java job server next to the submitting process;
-    ``submit_uber_jar`` uploads the pipeline to Flink's REST API instead.
+    ``flink_master`` alone, Beam starts a Java job server (``job_server_jar``) next to the
+    submitting process; ``submit_uber_jar`` uploads the pipeline to Flink's REST API
+    instead. Without ``job_server_jar`` Beam would download the jar itself: activespec
+    names the one ``tools/fetch-flink-job-server`` caches (:mod:`pipeline.flink`).
 
     Parameters
     ----------
@@ -167,6 +169,8 @@ class FlinkRunnerArgs:
         Default parallelism of the job; 0 leaves Flink's default.
     submit_uber_jar : bool
         Submit through Flink's REST API rather than a local Java job server.
+    job_server_jar : str, optional
+        Path of Beam's Flink job-server jar (with ``flink_master``).
     extra_args : tuple of str
         Appended unchanged.
     """
@@ -177,6 +181,7 @@ class FlinkRunnerArgs:
     environment_config: str = ""
     parallelism: int = 0
     submit_uber_jar: bool = False
+    job_server_jar: str = ""
     extra_args: tuple[str, ...] = ()
 
     def validate(self) -> None:
@@ -186,6 +191,8 @@ class FlinkRunnerArgs:
             raise ConfigError("FlinkRunner: --parallelism must be >= 0")
         if self.submit_uber_jar and not self.flink_master:
             raise ConfigError("FlinkRunner: --flink_submit_uber_jar needs --flink_master")
+        if self.job_server_jar and not self.flink_master:
+            raise ConfigError("FlinkRunner: --flink_job_server_jar needs --flink_master")
 
     def to_args(self) -> list[str]:
         """The validated ``beam_pipeline_args``."""
@@ -195,6 +202,7 @@ class FlinkRunnerArgs:
             flink_master=self.flink_master,
             job_endpoint=self.job_endpoint,
             parallelism=self.parallelism,
+            flink_job_server_jar=self.job_server_jar,
         )
         if self.submit_uber_jar:
             args.append("--flink_submit_uber_jar")
@@ -339,6 +347,7 @@ def runner_args_from_options(args: list[str]) -> RunnerArgs:
             job_endpoint=portable.job_endpoint or "",
             parallelism=max(flink.parallelism, 0),
             submit_uber_jar=bool(flink.flink_submit_uber_jar),
+            job_server_jar=flink.flink_job_server_jar or "",
             **environment,
         )
     if runner == "SparkRunner":
