@@ -9,7 +9,8 @@ import pathlib
 
 # Light (no TensorFlow, TFX or Beam at import), so `activespec --help` stays fast.
 from kubeflow.kubeflow_v2_runner import compile_pipeline
-from pipeline.configs import BEAM_RUNNERS, BeamSection, load_config
+from pipeline.beam_runners import ENVIRONMENT_TYPES
+from pipeline.configs import BEAM_RUNNERS, load_config
 
 
 def register(subparsers) -> None:
@@ -55,6 +56,22 @@ def register(subparsers) -> None:
         metavar="ARG",
         help="extra Beam argument, e.g. --beam-arg=--project=P (repeatable)",
     )
+    flink = parser.add_argument_group(
+        "FlinkRunner", "override the [beam] settings of the FlinkRunner (docs/cluster.md)"
+    )
+    flink.add_argument("--flink-master", help="Flink REST endpoint, e.g. flink-jobmanager:8081")
+    flink.add_argument("--flink-parallelism", type=int, help="parallelism of every Beam job")
+    flink.add_argument(
+        "--flink-job-server-jar", help="Beam's Flink job-server jar, a path inside the image"
+    )
+    flink.add_argument(
+        "--environment-type",
+        choices=ENVIRONMENT_TYPES,
+        help="how task managers start the SDK workers (EXTERNAL: a worker-pool sidecar)",
+    )
+    flink.add_argument(
+        "--environment-config", help="worker pool host:port (EXTERNAL) or image (DOCKER)"
+    )
     parser.add_argument(
         "--allow-local-paths",
         action="store_true",
@@ -68,13 +85,21 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     # Validate before TensorFlow/TFX are imported: a bad config fails in milliseconds.
     config = load_config(args.config)
-    if args.beam_runner or args.beam_arg:
-        beam = config.beam
-        beam = BeamSection(
-            runner=args.beam_runner or beam.runner,
-            direct_running_mode=beam.direct_running_mode,
-            direct_num_workers=beam.direct_num_workers,
-            extra_args=(*beam.extra_args, *args.beam_arg),
+    overrides = {
+        key: value
+        for key, value in (
+            ("runner", args.beam_runner),
+            ("flink_master", args.flink_master),
+            ("flink_parallelism", args.flink_parallelism),
+            ("flink_job_server_jar", args.flink_job_server_jar),
+            ("environment_type", args.environment_type),
+            ("environment_config", args.environment_config),
+        )
+        if value is not None
+    }
+    if overrides or args.beam_arg:
+        beam = dataclasses.replace(
+            config.beam, **overrides, extra_args=(*config.beam.extra_args, *args.beam_arg)
         )
         beam.validate()
         config = dataclasses.replace(config, beam=beam)

@@ -393,7 +393,7 @@ def cluster_pipeline_args(beam, *, image: str = "") -> list[str]:
     activespec.errors.ConfigError
         When the arguments miss something the runner needs.
     """
-    args = [f"--runner={beam.runner}"]
+    args = beam.runner_args()
     if beam.runner == "DirectRunner":
         args = DirectRunnerArgs(beam.direct_num_workers, beam.direct_running_mode).to_args()
     args += list(beam.extra_args)

@@ -41,6 +41,8 @@ from activespec.settings import (
 )
 from models.config import ModelConfig
 from models.tuning import TuningConfig
+from pipeline import flink
+from pipeline.beam_runners import ENVIRONMENT_TYPES
 
 try:  # Python 3.11+
     import tomllib
@@ -48,6 +50,8 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
+#: Runners whose SDK workers start as ``environment_type`` says.
+PORTABLE_RUNNERS = ("FlinkRunner", "SparkRunner", "PortableRunner")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +145,19 @@ class BeamSection:
     #: sampling) in-process: starting worker processes would cost them more than it saves.
     #: Ingestion and scoring always use direct_running_mode with direct_num_workers.
     light_components_in_process: bool = True
+    #: FlinkRunner: the Flink REST endpoint (``host:8081``), or ``[local]`` for a Flink
+    #: embedded in the job server; Beam starts the job server next to each component.
+    flink_master: str = ""
+    #: FlinkRunner: parallelism of every job; 0 leaves the cluster's ``parallelism.default``.
+    flink_parallelism: int = 0
+    #: FlinkRunner: Beam's Flink job-server jar. Empty: in local runs the one
+    #: ``tools/fetch-flink-job-server`` caches; in pods none (give a path in the image).
+    flink_job_server_jar: str = ""
+    #: Portable runners (Flink, Spark): how the task managers start the Python SDK workers,
+    #: EXTERNAL (a worker pool beside each task manager), DOCKER, PROCESS or LOOPBACK.
+    environment_type: str = ""
+    #: The worker pool's ``host:port`` (EXTERNAL, e.g. ``localhost:50000``) or the image (DOCKER).
+    environment_config: str = ""
 
     def validate(self) -> None:
         _check_choice("beam.runner", self.runner, BEAM_RUNNERS)
@@ -151,15 +168,42 @@ class BeamSection:
         )
         if self.direct_num_workers < 0:
             raise ConfigError("beam.direct_num_workers: must be >= 0")
+        if self.flink_parallelism < 0:
+            raise ConfigError("beam.flink_parallelism: must be >= 0")
+        if self.runner != "FlinkRunner":
+            for key in ("flink_master", "flink_parallelism", "flink_job_server_jar"):
+                if getattr(self, key):
+                    raise ConfigError(f"beam.{key}: only for runner = FlinkRunner")
+        if self.environment_type:
+            _check_choice("beam.environment_type", self.environment_type, ENVIRONMENT_TYPES)
+            if self.runner not in PORTABLE_RUNNERS:
+                raise ConfigError(f"beam.environment_type: only for {', '.join(PORTABLE_RUNNERS)}")
+
+    def runner_args(self) -> list[str]:
+        """``--runner`` and the settings of this section for it, before ``extra_args``."""
+        args = [f"--runner={self.runner}"]
+        if self.runner == "FlinkRunner":
+            args += _flags(
+                flink_master=self.flink_master,
+                parallelism=self.flink_parallelism,
+                flink_job_server_jar=self.flink_job_server_jar,
+            )
+            args += [f"--flink_version={flink.FLINK_MINOR}", *flink.PICKLE_ARGS]
+        return args + _flags(
+            environment_type=self.environment_type, environment_config=self.environment_config
+        )
 
     def pipeline_args(self) -> list[str]:
         """Arguments of every Beam component (the pipeline-level ``beam_pipeline_args``)."""
-        args = [f"--runner={self.runner}"]
+        args = self.runner_args()
         if self.runner == "DirectRunner":
             mode, workers = self.direct_running_mode, self._workers()
             if self.light_components_in_process:
                 mode, workers = "in_memory", 1
             args += [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"]
+        if self.runner == "FlinkRunner" and self.flink_master and not self.flink_job_server_jar:
+            # Never Beam's own download: the cached jar (preflight says when it is missing).
+            args.append(f"--flink_job_server_jar={flink.cached_job_server_jar()}")
         return args + list(self.extra_args)
 
     def heavy_component_args(self) -> list[str]:
@@ -367,6 +411,11 @@ def _coerce(key: str, hint, value):
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(choices)}")
+
+
+def _flags(**values) -> list[str]:
+    """``--name=value`` for every set (non-empty, non-zero) value, in order."""
+    return [f"--{name}={value}" for name, value in values.items() if value]
 
 
 def _plain(obj):

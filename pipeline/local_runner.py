@@ -118,7 +118,13 @@ def run_round(
     from tfx import v1 as tfx
 
     from components.spectra_ingest import fingerprint_inputs
+    from pipeline import flink
     from pipeline.pipeline import create_pipeline
+
+    # Seconds, not minutes: a FlinkRunner round checks its jar and cluster before it starts.
+    flink.preflight(
+        beam_pipeline_args if beam_pipeline_args is not None else config.beam.pipeline_args()
+    )
 
     wd = WorkDir(pathlib.Path(workdir).resolve())
     wd.pipeline_root.mkdir(parents=True, exist_ok=True)
