@@ -9,5 +9,6 @@ never asserted in tests.
 
 #: The suite in running order: projection reads the ingestion and scoring records.
 BENCHMARKS = ("ingestion", "scoring", "memory", "active_learning", "projection")
-#: Written separately; included in the suite when its module is present.
-OPTIONAL_BENCHMARKS = ("tuner_vs_default", "campaign")
+#: Written separately, or needing more than Python (flink: Java and Beam's Flink
+#: job-server jar); included in the suite when its module is present.
+OPTIONAL_BENCHMARKS = ("tuner_vs_default", "campaign", "flink")
