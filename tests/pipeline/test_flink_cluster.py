@@ -51,6 +51,9 @@ SPLITS = {"train": 4, "eval": 1, "test": 1}
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory, request):
     """The running cluster; its logs are shown if any test of the session failed."""
+    missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"a local Flink cluster needs {' and '.join(missing)} (a JDK and Maven)")
     workdir = tmp_path_factory.mktemp("flink")
     local = flink.LocalFlinkCluster(workdir, task_managers=TASK_MANAGERS, slots=1)
     local.start()
