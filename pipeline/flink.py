@@ -451,6 +451,10 @@ class LocalFlinkCluster:
             f"(overview {overview or 'unreachable'}); logs in {self.logs_dir}:\n{self.log_tail()}"
         )
 
+    def alive(self) -> bool:
+        """Whether every process of the cluster still runs."""
+        return bool(self._processes) and all(p.poll() is None for _, p in self._processes)
+
     def log_tail(self, lines: int = 15) -> str:
         """The last lines of every log, for failure messages."""
         parts = []
@@ -490,3 +494,48 @@ appender.main.fileName = ${sys:log.file}
 appender.main.layout.type = PatternLayout
 appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
 """
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipeline.flink``: run a local cluster until Ctrl-C, printing its ``[beam]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.flink",
+        description="Start a local Flink cluster and Beam worker pool for [beam] runner = "
+        '"FlinkRunner" (docs/cluster.md); stop it with Ctrl-C.',
+    )
+    parser.add_argument("--workdir", type=pathlib.Path, default=pathlib.Path("flink-cluster"))
+    parser.add_argument("--task-managers", type=int, default=2)
+    parser.add_argument("--slots", type=int, default=1, help="task slots per TaskManager")
+    args = parser.parse_args(argv)
+    try:
+        cluster = LocalFlinkCluster(
+            args.workdir, task_managers=args.task_managers, slots=args.slots
+        ).start()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(
+        "Flink is up; add to the round's config:\n\n[beam]\n"
+        'runner = "FlinkRunner"\n'
+        f'flink_master = "{cluster.flink_master}"\n'
+        f"flink_parallelism = {args.task_managers * args.slots}\n"
+        'environment_type = "EXTERNAL"\n'
+        f'environment_config = "{cluster.worker_pool}"\n\n'
+        f"Logs in {cluster.logs_dir}; Ctrl-C stops the cluster.",
+        flush=True,
+    )
+    try:
+        while cluster.alive():
+            time.sleep(1)
+        print(f"a cluster process exited; logs in {cluster.logs_dir}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -87,6 +87,7 @@ def test_the_cluster_runs_every_task_manager_from_flinks_own_jars(cluster):
     assert overview["taskmanagers"] == TASK_MANAGERS
     assert overview["slots-total"] == TASK_MANAGERS
     flink.check_listening(cluster.worker_pool, "Beam worker pool")
+    assert cluster.alive()
     # A missing job-server jar is named before any job would be submitted.
     with pytest.raises(ConfigError, match="job-server jar"):
         flink.preflight(cluster.pipeline_args("/nonexistent/job-server.jar"))
