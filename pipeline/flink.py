@@ -451,6 +451,46 @@ class LocalFlinkCluster:
             f"(overview {overview or 'unreachable'}); logs in {self.logs_dir}:\n{self.log_tail()}"
         )
 
+    def submit_jar(
+        self, jar, *args: str, parallelism: int = 1, timeout: float = STARTUP_TIMEOUT_S
+    ) -> str:
+        """Run a Java Flink job (its jar's ``Main-Class``) with Flink's own client, as
+        ``flink run -m``; returns the client's output.
+
+        Raises
+        ------
+        activespec.errors.ConfigError
+            When the job fails or outlasts ``timeout`` seconds, with the client's last lines.
+        """
+        conf = self.workdir / "conf"
+        command = [
+            "java",
+            *JAVA17_OPTS,
+            f"-Dlog.file={self.logs_dir / 'client.log'}",
+            f"-Dlog4j.configurationFile=file:{conf / 'log4j.properties'}",
+            "-cp",
+            str(cluster_lib_dir() / "*"),
+            "org.apache.flink.client.cli.CliFrontend",
+            "run",
+            "-m",
+            self.flink_master,
+            "-p",
+            str(parallelism),
+            str(jar),
+            *args,
+        ]
+        env = {**os.environ, "FLINK_CONF_DIR": str(conf)}
+        try:
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise ConfigError(f"LocalFlinkCluster: {jar} ran longer than {timeout:g} s") from None
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+            raise ConfigError(f"LocalFlinkCluster: {jar} failed:\n{tail}")
+        return done.stdout
+
     def alive(self) -> bool:
         """Whether every process of the cluster still runs."""
         return bool(self._processes) and all(p.poll() is None for _, p in self._processes)

@@ -3,9 +3,10 @@
 The session starts a standalone Flink session cluster on 127.0.0.1 (a JobManager and two
 TaskManagers with one slot each, from Flink's own Maven artefacts) and a Beam worker pool
 (``EXTERNAL`` environment, no Docker), and tears them down afterwards; their logs are
-printed when a test fails. The Beam jobs go through Beam's Flink job server
-(``tools/fetch-flink-job-server``); without the jar those tests skip with the fetch's
-one-line reason, and the cluster test still runs.
+printed when a test fails. A small Java job (``tests/data/flink/SubtaskCount.java``)
+checks that jobs submitted over REST run on both TaskManagers. The Beam jobs go through
+Beam's Flink job server (``tools/fetch-flink-job-server``); without the jar those tests
+skip with the fetch's one-line reason, and the cluster tests still run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import csv
 import glob
 import json
 import os
+import pathlib
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -91,6 +94,30 @@ def test_the_cluster_runs_every_task_manager_from_flinks_own_jars(cluster):
     # A missing job-server jar is named before any job would be submitted.
     with pytest.raises(ConfigError, match="job-server jar"):
         flink.preflight(cluster.pipeline_args("/nonexistent/job-server.jar"))
+
+
+def test_the_cluster_runs_a_flink_job_on_both_task_managers(cluster, tmp_path):
+    """Flink's client submits over REST as Beam's job server does; with one slot per
+    TaskManager, parallelism 2 runs a subtask on each."""
+    missing = [tool for tool in ("javac", "jar") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"compiling the test job needs {' and '.join(missing)} (a JDK)")
+    source = pathlib.Path(__file__).resolve().parents[1] / "data" / "flink" / "SubtaskCount.java"
+    classes = tmp_path / "classes"
+    classpath = str(flink.cluster_lib_dir() / "*")
+    for command in (
+        ["javac", "-nowarn", "-cp", classpath, "-d", str(classes), str(source)],
+        ["jar", "cfe", str(tmp_path / "job.jar"), "SubtaskCount", "-C", str(classes), "."],
+    ):
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+    output = tmp_path / "counts"
+    printed = cluster.submit_jar(
+        tmp_path / "job.jar", "1000", str(output), parallelism=TASK_MANAGERS
+    )
+    assert "has finished" in printed
+    lines = [line for path in sorted(output.iterdir()) for line in path.read_text().splitlines()]
+    assert sorted(lines) == ["0,500", "1,500"]
+    assert flink.check_flink_master(cluster.flink_master)["jobs-finished"] >= 1
 
 
 # ---------------------------------------------------------------------------- ingestion
