@@ -198,9 +198,12 @@ def preflight(args: list[str], timeout: float = PROBE_TIMEOUT_S) -> None:
     activespec.errors.ConfigError
         With a one-line reason.
     """
-    settings = runner_args_from_options(args)
-    if not isinstance(settings, FlinkRunnerArgs):
+    # Beam: only to read the arguments (this module loads without it)
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    if PipelineOptions(args).view_as(StandardOptions).runner != "FlinkRunner":
         return
+    settings = runner_args_from_options(args)
     settings.validate()
     if settings.job_endpoint:
         check_listening(settings.job_endpoint, "Beam job server", timeout)

@@ -155,6 +155,8 @@ def test_preflight_fails_in_seconds_without_a_cluster_or_worker_pool(tmp_path):
 
 def test_preflight_ignores_other_runners():
     flink.preflight(["--runner=DirectRunner"])
+    flink.preflight(["--runner=PrismRunner"])
+    flink.preflight([])
 
 
 def test_compile_takes_the_flink_settings(tmp_path, capsys):
