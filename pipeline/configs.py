@@ -201,9 +201,12 @@ class BeamSection:
             if self.light_components_in_process:
                 mode, workers = "in_memory", 1
             args += [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"]
-        if self.runner == "FlinkRunner" and self.flink_master and not self.flink_job_server_jar:
-            # Never Beam's own download: the cached jar (preflight says when it is missing).
-            args.append(f"--flink_job_server_jar={flink.cached_job_server_jar()}")
+        if self.runner == "FlinkRunner" and self.flink_master:
+            if not self.flink_job_server_jar:
+                # Never Beam's own download: the cached jar (preflight says when it is missing).
+                args.append(f"--flink_job_server_jar={flink.cached_job_server_jar()}")
+            # The job server runs on this machine's Java (11 or 17), as a Flink client.
+            args += flink.JOB_SERVER_JVM_ARGS
         return args + list(self.extra_args)
 
     def heavy_component_args(self) -> list[str]:

@@ -84,6 +84,8 @@ JAVA17_OPTS = (
         )
     ),
 )
+#: Beam arguments giving the job server's JVM the same options: it is a Flink client.
+JOB_SERVER_JVM_ARGS = tuple(f"--job_server_jvm_properties={option}" for option in JAVA17_OPTS)
 
 
 def maven_cache() -> pathlib.Path:
@@ -295,7 +297,7 @@ class LocalFlinkCluster:
             environment_config=self.worker_pool,
             parallelism=parallelism,
             job_server_jar=jar,
-            extra_args=(f"--flink_version={FLINK_MINOR}", *PICKLE_ARGS),
+            extra_args=(f"--flink_version={FLINK_MINOR}", *PICKLE_ARGS, *JOB_SERVER_JVM_ARGS),
         ).to_args()
 
     def start(self) -> LocalFlinkCluster:

@@ -10,6 +10,7 @@ import time
 import pytest
 from apache_beam.options.pipeline_options import (
     FlinkRunnerOptions,
+    JobServerOptions,
     PipelineOptions,
     PortableOptions,
     SetupOptions,
@@ -64,6 +65,8 @@ def test_flink_settings_become_the_beam_arguments_of_a_local_round(tmp_path, mon
         "localhost:50000",
     )
     assert options.view_as(SetupOptions).pickle_library == "cloudpickle"
+    jvm = options.view_as(JobServerOptions).job_server_jvm_properties
+    assert jvm == list(flink.JAVA17_OPTS)
 
 
 def test_a_configured_jar_is_used_as_given_and_extra_args_come_last(tmp_path):
