@@ -39,6 +39,7 @@ from components.spectra_ingest.spec import NUM_INGESTED_PROPERTY
 from models import export, features
 from pipeline import flink
 from pipeline.beam_runners import DirectRunnerArgs
+from pipeline.configs import config_from_dict
 from tests.models import simulated
 
 pytestmark = pytest.mark.slow
@@ -284,3 +285,56 @@ def test_pool_scorer_on_flink_scores_as_the_direct_runner_does(
                 )
             else:
                 assert have[key] == want[key], (spectrum_id, key)
+
+
+# ---------------------------------------------------------------------------- a round
+
+ROUND_SURVEY = {"n_labelled": 120, "n_pool": 60, "seed": 23, "emission_fraction": 0.1}
+
+
+def run_small_round(root, survey, beam: dict) -> dict:
+    from pipeline.local_runner import run_round
+
+    config = config_from_dict(
+        {
+            "data": {
+                "labelled": [str(survey / "labelled" / "*.fits*")],
+                "labels": str(survey / "labelled" / "labels.csv"),
+                "pool": [str(survey / "pool" / "*.fits*")],
+            },
+            "model": {"max_epochs": 2, "patience": 1, "batch_size": 32},
+            "evaluation": {"min_macro_f1": 0.0},
+            "sampling": {"query_size": 10},
+            "beam": beam,
+        },
+        base_dir=root,
+    )
+    return run_round(root / "work", config)
+
+
+def test_a_whole_round_runs_on_flink(tmp_path_factory, job_server_jar, cluster):
+    """Every component of a round on Flink; what does not depend on the trained model
+    (which follows the order the Trainer reads its shards in) equals the DirectRunner's."""
+    root = tmp_path_factory.mktemp("flink-round")
+    simulate_survey(root / "survey", workers=1, progress=False, **ROUND_SURVEY)
+    direct = run_small_round(root / "direct", root / "survey", {"direct_num_workers": 1})
+    on_flink = run_small_round(
+        root / "flink",
+        root / "survey",
+        {
+            "runner": "FlinkRunner",
+            "flink_master": cluster.flink_master,
+            "flink_parallelism": TASK_MANAGERS,
+            "flink_job_server_jar": job_server_jar,
+            "environment_type": "EXTERNAL",
+            "environment_config": cluster.worker_pool,
+        },
+    )
+    assert set(on_flink["nodes"].values()) == {"COMPLETE"}, on_flink["nodes"]
+    for node, counts in direct["ingestion"].items():
+        got = on_flink["ingestion"][node]
+        for key in ("num_ingested", "num_examples", "num_rejected", "rejections_by_code"):
+            assert got[key] == counts[key], (node, key)
+    pool_size = direct["ingestion"]["PoolIngest"]["num_ingested"]
+    assert on_flink["num_scored"] == direct["num_scored"] == pool_size > 0
+    assert on_flink["sampling"]["query_size"] == direct["sampling"]["query_size"] == 10
