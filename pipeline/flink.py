@@ -26,8 +26,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 from activespec.errors import ConfigError
 from pipeline.beam_runners import FlinkRunnerArgs, runner_args_from_options
@@ -165,6 +163,9 @@ def _run_fetch(*options: str) -> tuple[bool, str]:
 
 def check_flink_master(address: str, timeout: float = PROBE_TIMEOUT_S) -> dict:
     """Flink's ``/overview`` at ``address`` (``host:port``), or a one-line ConfigError."""
+    # urllib: only when probing (configs and the CLI import this module)
+    import urllib.request
+
     url = f"http://{address}/overview"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
