@@ -150,8 +150,9 @@ class BeamSection:
     flink_master: str = ""
     #: FlinkRunner: parallelism of every job; 0 leaves the cluster's ``parallelism.default``.
     flink_parallelism: int = 0
-    #: FlinkRunner: Beam's Flink job-server jar. Empty: in local runs the one
-    #: ``tools/fetch-flink-job-server`` caches; in pods none (give a path in the image).
+    #: FlinkRunner: Beam's Flink job-server jar. Empty: in local runs
+    #: ``$ACTIVESPEC_FLINK_JOB_SERVER_JAR`` or the one ``tools/fetch-flink-job-server``
+    #: caches; in pods none (give a path in the image).
     flink_job_server_jar: str = ""
     #: Portable runners (Flink, Spark): how the task managers start the Python SDK workers,
     #: EXTERNAL (a worker pool beside each task manager), DOCKER, PROCESS or LOOPBACK.
@@ -204,7 +205,7 @@ class BeamSection:
         if self.runner == "FlinkRunner" and self.flink_master:
             if not self.flink_job_server_jar:
                 # Never Beam's own download: the cached jar (preflight says when it is missing).
-                args.append(f"--flink_job_server_jar={flink.cached_job_server_jar()}")
+                args.append(f"--flink_job_server_jar={flink.default_job_server_jar()}")
             # The job server runs on this machine's Java (11 or 17), as a Flink client.
             args += flink.JOB_SERVER_JVM_ARGS
         return args + list(self.extra_args)

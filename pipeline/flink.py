@@ -47,7 +47,7 @@ JOB_SERVER_JAR_ENV = "ACTIVESPEC_FLINK_JOB_SERVER_JAR"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 FETCH_SCRIPT = REPO_ROOT / "tools" / "fetch-flink-job-server"
 
-#: Seconds allowed to the Maven fetch of the jars (the job-server jar is ~200 MB).
+#: Seconds allowed to the Maven fetch of the jars (the job-server jar bundles Flink).
 FETCH_TIMEOUT_S = 900
 #: Seconds a Flink REST endpoint, a job server or a worker pool has to answer a probe.
 PROBE_TIMEOUT_S = 10
@@ -56,7 +56,7 @@ STARTUP_TIMEOUT_S = 120
 #: Seconds each process of the local cluster has to exit before it is killed.
 STOP_TIMEOUT_S = 20
 #: Beam argument of every Flink job: the default pickler lost module globals on remote
-#: SDK workers (a component's constants were None there); cloudpickle keeps them.
+#: SDK workers in an earlier test of this project; cloudpickle keeps them.
 PICKLE_ARGS = ("--pickle_library=cloudpickle",)
 #: What Flink's own scripts add on Java 17 (``env.java.opts.all`` of Flink 1.18's
 #: flink-conf.yaml): Kryo and the RPC system reflect into these JDK packages.
@@ -98,6 +98,13 @@ def cached_job_server_jar() -> pathlib.Path:
     """Where ``tools/fetch-flink-job-server`` puts the job-server jar."""
     _, artifact, version = JOB_SERVER_ARTIFACT.split(":")
     return maven_cache() / "jars" / f"{artifact}-{version}.jar"
+
+
+def default_job_server_jar() -> pathlib.Path:
+    """The jar a configuration without one uses: ``$ACTIVESPEC_FLINK_JOB_SERVER_JAR``,
+    else the cached one."""
+    given = os.environ.get(JOB_SERVER_JAR_ENV)
+    return pathlib.Path(given) if given else cached_job_server_jar()
 
 
 def cluster_lib_dir() -> pathlib.Path:

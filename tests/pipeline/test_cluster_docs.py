@@ -58,7 +58,8 @@ def test_the_page_gives_a_local_flink_a_cluster_flink_a_dataflow_and_a_kfp_round
     }
 
 
-def test_the_local_flink_section_uses_the_cached_jar_and_the_worker_pool(tmp_path):
+def test_the_local_flink_section_uses_the_cached_jar_and_the_worker_pool(tmp_path, monkeypatch):
+    monkeypatch.delenv(flink.JOB_SERVER_JAR_ENV, raising=False)
     config = configs(tmp_path)["FlinkRunner-local"]
     options = PipelineOptions(config.beam.pipeline_args())
     runner = options.view_as(FlinkRunnerOptions)

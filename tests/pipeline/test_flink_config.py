@@ -49,6 +49,7 @@ def closed_port() -> int:
 
 def test_flink_settings_become_the_beam_arguments_of_a_local_round(tmp_path, monkeypatch):
     monkeypatch.setenv(flink.MAVEN_CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(flink.JOB_SERVER_JAR_ENV, raising=False)
     args = beam_section(tmp_path, **FLINK_BEAM).pipeline_args()
     options = parsed(args)
     runner = options.view_as(FlinkRunnerOptions)
@@ -67,6 +68,11 @@ def test_flink_settings_become_the_beam_arguments_of_a_local_round(tmp_path, mon
     assert options.view_as(SetupOptions).pickle_library == "cloudpickle"
     jvm = options.view_as(JobServerOptions).job_server_jvm_properties
     assert jvm == list(flink.JAVA17_OPTS)
+    # A jar named by the environment wins over the cache.
+    monkeypatch.setenv(flink.JOB_SERVER_JAR_ENV, "/srv/jars/job-server.jar")
+    args = beam_section(tmp_path, **FLINK_BEAM).pipeline_args()
+    jar = parsed(args).view_as(FlinkRunnerOptions).flink_job_server_jar
+    assert jar == "/srv/jars/job-server.jar"
 
 
 def test_a_configured_jar_is_used_as_given_and_extra_args_come_last(tmp_path):
