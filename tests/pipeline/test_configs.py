@@ -43,6 +43,17 @@ def test_toml_file_overrides_and_resolves_paths_against_its_directory(tmp_path):
     assert "--direct_num_workers=3" in config.beam.heavy_component_args()
 
 
+def test_tfx_builds_no_package_of_itself_for_the_direct_runner(tmp_path, monkeypatch):
+    from tfx.utils import dependency_utils
+
+    def build_ephemeral_package():
+        raise AssertionError("TFX packed itself for a DirectRunner component")
+
+    monkeypatch.setattr(dependency_utils, "build_ephemeral_package", build_ephemeral_package)
+    args = config_from_dict({}, base_dir=tmp_path).beam.pipeline_args()
+    assert dependency_utils.make_beam_dependency_flags(args) == args
+
+
 @pytest.mark.parametrize(
     "strategy", ["entropy", "margin", "least_confidence", "bald", "diverse_entropy", "random"]
 )
