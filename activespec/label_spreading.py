@@ -43,8 +43,12 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "GRAPH_METHODS",
     "LabelSpreadingInputError",
+    "SPACES",
+    "SPACE_EMBEDDING",
+    "SPACE_FLUX",
     "SpreadingResult",
     "UNLABELLED",
+    "check_parameters",
     "knn_graph",
     "label_spreading",
     "spread_labels",
@@ -59,6 +63,11 @@ DEFAULT_ALPHA = 0.99
 #: class distributions, see :func:`spread_labels`).
 DEFAULT_MAX_ITERATIONS = 100
 DEFAULT_TOLERANCE = 1e-3
+#: Where the graph is built: the preprocessed flux vectors, or the CNN's embedding (the
+#: input of its output layer) of them.
+SPACE_FLUX = "flux"
+SPACE_EMBEDDING = "embedding"
+SPACES = (SPACE_FLUX, SPACE_EMBEDDING)
 #: Label of a node without a label (as in scikit-learn).
 UNLABELLED = -1
 #: ``auto`` searches exactly up to :data:`EXACT_SEARCH_MAX_NODES` nodes, HNSW above.
@@ -249,7 +258,15 @@ def _check_graph(graph, n_nodes: int | None = None) -> sp.csr_matrix:
     return w
 
 
-def _check_parameters(alpha: float, max_iterations: int, tolerance: float) -> None:
+def check_parameters(alpha: float, max_iterations: int, tolerance: float) -> None:
+    """Refuse spreading parameters out of range (:func:`spread_labels` says what they mean).
+
+    Raises
+    ------
+    LabelSpreadingInputError
+        If ``alpha`` is not in (0, 1), ``max_iterations`` not an integer >= 1 or
+        ``tolerance`` negative.
+    """
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
         raise LabelSpreadingInputError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
     if (
@@ -329,7 +346,7 @@ def spread_labels(
     """
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
         raise LabelSpreadingInputError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    _check_parameters(alpha, max_iterations, tolerance)
+    check_parameters(alpha, max_iterations, tolerance)
     s = normalized_affinity(graph)
     n = s.shape[0]
     y = _check_labels(labels, n, int(n_classes))
@@ -386,7 +403,7 @@ def label_spreading(
     """
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
         raise LabelSpreadingInputError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    _check_parameters(alpha, max_iterations, tolerance)
+    check_parameters(alpha, max_iterations, tolerance)
     _check_labels(labels, len(vectors), int(n_classes))
     graph = knn_graph(vectors, k, method=method)
     return spread_labels(

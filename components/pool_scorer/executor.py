@@ -62,8 +62,11 @@ __all__ = [
     "METRICS_NAMESPACE",
     "SCORES_FILE_PREFIX",
     "ScorePool",
+    "input_schema",
     "score_record_batch",
     "scores_file_pattern",
+    "scores_record_batch",
+    "usable_flux",
 ]
 
 #: The signature each optional score comes from, and what needs it (for the error message).
@@ -103,7 +106,7 @@ def scores_file_pattern(scores_uri: str) -> str:
     return os.path.join(scores_uri, f"{SCORES_FILE_PREFIX}-*.gz")
 
 
-def _input_schema() -> schema_pb2.Schema:
+def input_schema() -> schema_pb2.Schema:
     """Schema the pool records are decoded with: flux plus the pass-through metadata."""
     schema = schema_pb2.Schema()
     schema.feature.add(name=features.FLUX, type=schema_pb2.FLOAT)
@@ -255,20 +258,74 @@ def score_record_batch(
     models.serving.ModelLoadError
         If ``extra_scores`` needs a signature the model was exported without.
     """
+    flux, usable = usable_flux(record_batch, model.n_points)
+    extra_scores = check_extra_scores(extra_scores)
+    probabilities, extras = _model_outputs(
+        model, flux, len(class_names), extra_scores, mc_passes, seed
+    )
+    scores = scores_record_batch(record_batch, usable, probabilities, class_names, extras)
+    return scores, record_batch.num_rows - scores.num_rows
+
+
+def usable_flux(record_batch: pa.RecordBatch, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The flux matrix of the records that can be scored, and which records those are.
+
+    Parameters
+    ----------
+    record_batch : pyarrow.RecordBatch
+        Records decoded with :func:`input_schema` (list columns).
+    n_points : int
+        Values a flux vector must have.
+
+    Returns
+    -------
+    flux : numpy.ndarray of float32, shape [n_usable, n_points]
+    usable : numpy.ndarray of bool, shape [n_rows]
+        Records with a spectrum id and exactly ``n_points`` finite flux values.
+    """
     n_rows = record_batch.num_rows
-    flux, usable = _flux_matrix(_column(record_batch, features.FLUX), n_rows, model.n_points)
+    flux, usable = _flux_matrix(_column(record_batch, features.FLUX), n_rows, n_points)
     spectrum_ids = _first_values(
         _column(record_batch, score_features.SPECTRUM_ID), n_rows, b"", schema_pb2.BYTES
     )
     has_id = spectrum_ids != b""
     flux = flux[has_id[usable]]
     usable &= has_id
-    n_usable = int(usable.sum())
+    return flux, usable
 
-    extra_scores = check_extra_scores(extra_scores)
-    probabilities, extras = _model_outputs(
-        model, flux, len(class_names), extra_scores, mc_passes, seed
-    )
+
+def scores_record_batch(
+    record_batch: pa.RecordBatch,
+    usable: np.ndarray,
+    probabilities: np.ndarray,
+    class_names: Sequence[str],
+    extras: dict[str, np.ndarray] | None = None,
+) -> pa.RecordBatch:
+    """Score records (keys of :mod:`components.score_features`) of the usable records.
+
+    Parameters
+    ----------
+    record_batch : pyarrow.RecordBatch
+        The decoded records, for the pass-through metadata.
+    usable : numpy.ndarray of bool, shape [n_rows]
+        The records scored (:func:`usable_flux`).
+    probabilities : numpy.ndarray, shape [n_usable, C]
+        Class probabilities of the usable records, in their order; the predicted class
+        and the uncertainty measures are computed from them.
+    class_names : sequence of str
+        Class names in probability-column order.
+    extras : dict, optional
+        Optional scores by :data:`score_features.EXTRA_SCORES` name.
+
+    Returns
+    -------
+    pyarrow.RecordBatch
+        One row per usable record; missing pass-through values become NaN (numbers) or
+        empty strings.
+    """
+    extras = extras or {}
+    n_rows = record_batch.num_rows
+    n_usable = int(usable.sum())
     probabilities = probabilities.astype(np.float32, copy=False)
     predicted = probabilities.argmax(axis=1) if n_usable else np.zeros(0, np.int64)
     names = np.array([name.encode("utf-8") for name in class_names], dtype=object)
@@ -302,8 +359,7 @@ def score_record_batch(
             pa.array(np.arange(n_usable + 1, dtype=np.int64) * width),
             pa.array(embedding.reshape(-1), type=pa.float32()),
         )
-    scores = pa.RecordBatch.from_arrays(list(columns.values()), list(columns.keys()))
-    return scores, n_rows - n_usable
+    return pa.RecordBatch.from_arrays(list(columns.values()), list(columns.keys()))
 
 
 class _ScoreBatchFn(beam.DoFn):
@@ -340,7 +396,7 @@ class _ScoreBatchFn(beam.DoFn):
         for signature, purpose in required_signatures(self._extra_scores).items():
             self._model.require_signatures([signature], purpose)
         self._decoder = example_coder.ExamplesToRecordBatchDecoder(
-            _input_schema().SerializeToString()
+            input_schema().SerializeToString()
         )
         self._encoder = example_coder.RecordBatchToExamplesEncoder()
 
