@@ -44,3 +44,16 @@ DEFAULT_DIVERSITY_FACTOR = 5
 #: round, unlabelled, and now predicted negative; they are shown again, most positive
 #: first, instead of silently leaving the list.
 DEFAULT_REEXAMINE_SIZE = 10
+
+# Label spreading over a kNN graph (the 2016 system; activespec.label_spreading).
+#: Neighbours per node (the 2016 example configuration).
+DEFAULT_SPREADING_K = 5
+#: Weight of the neighbours against a node's own label. The 2016 value is not recorded;
+#: 0.99 is Zhou et al.'s (2004), which lets labels travel many hops.
+DEFAULT_SPREADING_ALPHA = 0.99
+#: The 2016 system's cap on the steps and its stopping rule (mean L1 change per row).
+DEFAULT_SPREADING_ITERATIONS = 100
+DEFAULT_SPREADING_TOLERANCE = 1e-3
+#: Where the graph is built: the preprocessed flux vectors, or the CNN's embedding (the
+#: input of its output layer) of them.
+SPREADING_SPACES: tuple[str, ...] = ("flux", "embedding")

@@ -34,7 +34,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from activespec import errors
+from activespec import constants, errors
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -54,20 +54,14 @@ __all__ = [
     "spread_labels",
 ]
 
-#: Neighbours per node (the 2016 example configuration).
-DEFAULT_K = 5
-#: Weight of the neighbours against a node's own label. The 2016 value is not recorded;
-#: 0.99 is Zhou et al.'s (2004), which lets labels travel many hops.
-DEFAULT_ALPHA = 0.99
-#: The 2016 system's cap and stopping rule (mean L1 change per row; here of the rows'
-#: class distributions, see :func:`spread_labels`).
-DEFAULT_MAX_ITERATIONS = 100
-DEFAULT_TOLERANCE = 1e-3
-#: Where the graph is built: the preprocessed flux vectors, or the CNN's embedding (the
-#: input of its output layer) of them.
-SPACE_FLUX = "flux"
-SPACE_EMBEDDING = "embedding"
-SPACES = (SPACE_FLUX, SPACE_EMBEDDING)
+# The defaults live in activespec.constants, which the configuration reads without
+# importing scipy.
+DEFAULT_K = constants.DEFAULT_SPREADING_K
+DEFAULT_ALPHA = constants.DEFAULT_SPREADING_ALPHA
+DEFAULT_MAX_ITERATIONS = constants.DEFAULT_SPREADING_ITERATIONS
+DEFAULT_TOLERANCE = constants.DEFAULT_SPREADING_TOLERANCE
+SPACES = constants.SPREADING_SPACES
+SPACE_FLUX, SPACE_EMBEDDING = SPACES
 #: Label of a node without a label (as in scikit-learn).
 UNLABELLED = -1
 #: ``auto`` searches exactly up to :data:`EXACT_SEARCH_MAX_NODES` nodes, HNSW above.

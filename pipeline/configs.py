@@ -31,7 +31,14 @@ import types
 import typing
 from typing import Any
 
-from activespec.constants import DEFAULT_CLASSES
+from activespec.constants import (
+    DEFAULT_CLASSES,
+    DEFAULT_SPREADING_ALPHA,
+    DEFAULT_SPREADING_ITERATIONS,
+    DEFAULT_SPREADING_K,
+    DEFAULT_SPREADING_TOLERANCE,
+    SPREADING_SPACES,
+)
 from activespec.errors import ConfigError
 from activespec.settings import (
     DEFAULT_LABELLED_SPLITS,
@@ -125,6 +132,48 @@ class EvaluationSection:
             raise ConfigError(
                 f"evaluation.min_macro_f1: must be in [0, 1], got {self.min_macro_f1}"
             )
+
+
+#: ``[model] kind``: what scores the pool. ``cnn``: the published network (Trainer,
+#: PoolScorer); ``label_spreading``: the 2016 system (LabelSpreading over a kNN graph,
+#: no network); ``both``: the two side by side. The other ``[model]`` keys are the
+#: network's (:class:`models.config.ModelConfig`).
+MODEL_KIND_KEY = "kind"
+MODEL_KINDS = ("cnn", "label_spreading", "both")
+DEFAULT_MODEL_KIND = "cnn"
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelSpreadingSection:
+    """``[label_spreading]``: the graph and the iteration of label spreading (used when
+    ``[model] kind`` is ``label_spreading`` or ``both``; defaults reproduce 2016)."""
+
+    #: Neighbours per node of the kNN graph (squared Euclidean distance, symmetrised).
+    k: int = DEFAULT_SPREADING_K
+    #: Weight of the neighbours; 1 - alpha pulls a labelled node back to its label.
+    alpha: float = DEFAULT_SPREADING_ALPHA
+    #: At most this many spreading steps.
+    iterations: int = DEFAULT_SPREADING_ITERATIONS
+    #: Stop when the mean L1 change of a row's class distribution is at most this.
+    tolerance: float = DEFAULT_SPREADING_TOLERANCE
+    #: flux: the graph of the 140-point vectors; embedding: of the CNN's embedding of them
+    #: (needs a trained network: ``[model] kind = "both"``).
+    space: str = SPREADING_SPACES[0]
+
+    def validate(self) -> None:
+        # numpy and scipy: imported here, as the preprocessing configuration does.
+        from activespec.label_spreading import LabelSpreadingInputError, check_parameters
+
+        if self.k < 1:
+            raise ConfigError(f"label_spreading.k: must be >= 1, got {self.k}")
+        _check_choice("label_spreading.space", self.space, SPREADING_SPACES)
+        try:
+            check_parameters(self.alpha, self.iterations, self.tolerance)
+        except LabelSpreadingInputError as error:
+            # The domain's message names max_iterations; the key here is iterations.
+            raise ConfigError(
+                f"label_spreading: {str(error).replace('max_iterations', 'iterations')}"
+            ) from None
 
 
 #: ``[sampling]``: the query strategy and what each round asks the oracle to label.
@@ -249,6 +298,7 @@ _SECTIONS: dict[str, type] = {
     "evaluation": EvaluationSection,
     "sampling": SamplingSection,
     "beam": BeamSection,
+    "label_spreading": LabelSpreadingSection,
 }
 #: Sections validated by the classes that own them (free-form tables here).
 _DELEGATED = ("preprocessing", "model", "tuning")
@@ -268,6 +318,12 @@ class RoundConfig:
     evaluation: EvaluationSection = EvaluationSection()
     sampling: SamplingSection = SamplingSection()
     beam: BeamSection = BeamSection()
+    label_spreading: LabelSpreadingSection = LabelSpreadingSection()
+
+    @property
+    def model_kind(self) -> str:
+        """``[model] kind``: ``cnn``, ``label_spreading`` or ``both``."""
+        return self.model.get(MODEL_KIND_KEY, DEFAULT_MODEL_KIND)
 
     def resolve(self, path: str) -> str:
         """Absolute form of a configured path (URIs such as gs://... pass unchanged)."""
@@ -291,8 +347,10 @@ class RoundConfig:
         return PreprocessConfig.from_dict(self.preprocessing)
 
     def model_config(self):
-        """The validated :class:`models.config.ModelConfig`."""
-        return ModelConfig.from_dict(self.model)
+        """The validated :class:`models.config.ModelConfig` (``kind`` is not the network's)."""
+        return ModelConfig.from_dict(
+            {key: value for key, value in self.model.items() if key != MODEL_KIND_KEY}
+        )
 
     def tuning_config(self):
         """The validated :class:`models.tuning.TuningConfig` (off by default)."""
@@ -303,7 +361,7 @@ class RoundConfig:
         for name in _SECTIONS:
             out[name] = _plain(dataclasses.asdict(getattr(self, name)))
         out["preprocessing"] = self.preprocess_config().to_dict()
-        out["model"] = self.model_config().to_dict()
+        out["model"] = {MODEL_KIND_KEY: self.model_kind, **self.model_config().to_dict()}
         out["tuning"] = self.tuning_config().to_dict()
         return out
 
@@ -369,7 +427,20 @@ def config_from_dict(raw: dict[str, Any], *, base_dir) -> RoundConfig:
     else:
         config.model_config()
     config.sampling.check_positive_classes(config.data.classes)
+    _check_model_kind(config)
     return config
+
+
+def _check_model_kind(config: RoundConfig) -> None:
+    """``[model] kind`` is known, and the label-spreading settings fit it."""
+    kind = config.model_kind
+    if not isinstance(kind, str) or kind not in MODEL_KINDS:
+        raise ConfigError(f"model.kind: {kind!r} is not one of {', '.join(MODEL_KINDS)}")
+    if config.label_spreading.space == "embedding" and kind != "both":
+        raise ConfigError(
+            'label_spreading.space = "embedding" needs a trained network: set [model] '
+            'kind = "both" (or space = "flux")'
+        )
 
 
 def _build_section(section: str, cls: type, table: dict[str, Any]):
