@@ -40,6 +40,15 @@ _QUIET_ENV = {
 }
 
 
+def child_environment() -> dict:
+    """This environment, with the repository importable (``bench`` is not installed)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        part for part in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if part
+    )
+    return env
+
+
 def prepare_environment() -> None:
     """Keras 2 for TFX, no GPU probing, quiet logs: call before importing TensorFlow."""
     for key, value in _QUIET_ENV.items():

@@ -29,10 +29,10 @@ from pathlib import Path
 
 from bench import datasets
 from bench.harness import (
-    REPO_ROOT,
     BenchOptions,
     Report,
     add_common_arguments,
+    child_environment,
     options_from_args,
     prepare_environment,
 )
@@ -63,8 +63,10 @@ def _tree_rss(process) -> tuple[int, int]:
     return total, count
 
 
-def measure_tree(command: list[str], env: dict | None = None) -> dict:
+def measure_tree(command: list[str], env: dict | None = None, stdout=None) -> dict:
     """Run ``command`` and report the peak memory of its whole process tree.
+
+    ``stdout`` (a file object) takes the command's standard output; default: ours.
 
     Returns
     -------
@@ -76,7 +78,7 @@ def measure_tree(command: list[str], env: dict | None = None) -> dict:
     import psutil
 
     started = time.perf_counter()
-    child = subprocess.Popen(command, env=env)
+    child = subprocess.Popen(command, env=env, stdout=stdout)
     watched = psutil.Process(child.pid)
     peak, max_processes = 0, 0
     while True:
@@ -95,15 +97,6 @@ def measure_tree(command: list[str], env: dict | None = None) -> dict:
         "seconds": round(time.perf_counter() - started, 1),
         "returncode": child.returncode,
     }
-
-
-def _child_environment() -> dict:
-    """This environment, with the repository importable (``bench`` is not installed)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if part
-    )
-    return env
 
 
 def _child_main(args: argparse.Namespace) -> int:
@@ -174,7 +167,7 @@ def run(options: BenchOptions) -> dict:
                 "--expected",
                 str(n),
             ]
-            result = measure_tree(command, env=_child_environment())
+            result = measure_tree(command, env=child_environment())
             if result["returncode"] != 0:
                 raise RuntimeError(f"scoring {n} spectra ({label}) failed: {result}")
             peaks[n] = result["peak_tree_rss_mib"]

@@ -1,0 +1,25 @@
+"""The scale benchmark's growth fit: exponent and projection of a stage's wall time."""
+
+import pytest
+
+from bench.scale import growth_exponent, project
+
+
+def test_flat_cost_per_spectrum_has_exponent_one_and_projects_linearly():
+    sizes, seconds = (25_000, 100_000, 250_000), (10.0, 40.0, 100.0)
+    assert growth_exponent(sizes, seconds) == pytest.approx(1.0)
+    assert project(sizes, seconds, 4_000_000) == pytest.approx(1_600.0)
+
+
+def test_fixed_start_up_shows_as_sublinear_and_quadratic_as_two():
+    sizes = (25_000, 100_000, 250_000)
+    startup = [30.0 + size / 5_000 for size in sizes]
+    assert growth_exponent(sizes, startup) < 0.5
+    quadratic = [(size / 25_000) ** 2 for size in sizes]
+    assert growth_exponent(sizes, quadratic) == pytest.approx(2.0)
+
+
+def test_missing_or_zero_times_leave_no_fit():
+    assert growth_exponent((1_000,), (5.0,)) is None
+    assert growth_exponent((1_000, 2_000), (0.0, None)) is None
+    assert project((1_000, 2_000), (0.0, 3.0), 10_000) is None
