@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from bench.harness import (
     BenchOptions,
     Report,
     add_common_arguments,
+    child_environment,
     options_from_args,
     prepare_environment,
 )
@@ -158,22 +158,13 @@ def measure(n: int) -> dict:
     }
 
 
-def _child_environment() -> dict:
-    """This environment, with the repository importable (``bench`` is not installed)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if part
-    )
-    return env
-
-
 def _run_child(n: int) -> dict:
     """:func:`measure` in a fresh process, so each size's peak memory is its own."""
     command = [sys.executable, "-m", f"bench.{NAME}", "--child", str(n)]
     run = subprocess.run(
         command,
         cwd=REPO_ROOT,
-        env=_child_environment(),
+        env=child_environment(),
         capture_output=True,
         text=True,
         check=False,
