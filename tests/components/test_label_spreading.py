@@ -23,6 +23,7 @@ from components.uncertainty_sampler.executor import Executor as SamplerExecutor
 from components.uncertainty_sampler.params import SamplerParams
 from components.uncertainty_sampler.records import parse_score_record
 from models import export, features
+from models.cnn import build_cnn
 from tests.models import simulated
 
 N_LABELLED = 300
@@ -294,10 +295,14 @@ def test_component_interface():
             )
 
 
-@pytest.mark.slow
 def test_embedding_space_builds_the_graph_on_the_model_s_embedding(data, tmp_path):
     labelled, pool, truth, _ = data
-    network, class_names = simulated.train_quick_model(n=600, epochs=2)
+    # A small network of the published shape: the graph needs an embedding, not accuracy.
+    rng = np.random.default_rng(1)
+    flux, labels = simulated.simulate_labelled(300, rng)
+    network = build_cnn(filters=(8, 16), dense_units=(32, 32))
+    network.fit(flux, labels, batch_size=64, epochs=2, verbose=0)
+    class_names = DEFAULT_CLASSES
     model = standard_artifacts.Model()
     model.uri = str(tmp_path / "model")
     export.export_serving_model(
