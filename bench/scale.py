@@ -14,8 +14,9 @@ Baseline
     The smallest pool. For every stage present at every size, the growth exponent of its
     wall time against the pool size (least squares in log-log; 1 = cost per spectrum
     flat, the goal is <= 1.1 for the pool-sized stages) and the cost per spectrum at
-    each size over the smallest one's. The fit is extrapolated to the 4,136,482-spectrum
-    DR2 pool and a 20,000,000-spectrum DR10 pool on this machine.
+    each size over the smallest one's. A straight line (fixed cost plus cost per
+    spectrum) through the sizes projects each stage and the round to the 4,136,482-
+    spectrum DR2 pool and a 20,000,000-spectrum DR10 pool on this machine.
 Disk
     The simulator writes ~100 KB per pool spectrum: free space is checked before each
     survey is simulated, and each survey is deleted after its round unless ``--keep``.
@@ -91,13 +92,18 @@ def growth_exponent(sizes, seconds) -> float | None:
 
 
 def project(sizes, seconds, target: int) -> float | None:
-    """Seconds at ``target`` from the log-log fit (None without a fit)."""
-    exponent = growth_exponent(sizes, seconds)
-    if exponent is None:
+    """Seconds at ``target`` from a fixed cost plus a cost per spectrum (least squares).
+
+    A power law through small pools would carry their start-up costs into millions of
+    spectra; the straight line keeps them fixed (the marginal rate of the other
+    benchmarks). None with fewer than two usable points.
+    """
+    points = [(s, t) for s, t in zip(sizes, seconds, strict=True) if t and t > 0]
+    if len(points) < 2:
         return None
-    # Anchor on the largest measured size: the fit's slope, the largest run's level.
-    size, value = sizes[-1], seconds[-1]
-    return float(value * (target / size) ** exponent)
+    per_spectrum, fixed = np.polyfit([s for s, _ in points], [t for _, t in points], 1)
+    per_spectrum = max(float(per_spectrum), 0.0)
+    return float(max(fixed, 0.0) + per_spectrum * target)
 
 
 def _check_disk(where: Path, n_pool: int) -> None:

@@ -1,4 +1,4 @@
-"""The scale benchmark's growth fit: exponent and projection of a stage's wall time."""
+"""The scale benchmark's fits: growth exponent and projection of a stage's wall time."""
 
 import pytest
 
@@ -17,6 +17,12 @@ def test_fixed_start_up_shows_as_sublinear_and_quadratic_as_two():
     assert growth_exponent(sizes, startup) < 0.5
     quadratic = [(size / 25_000) ** 2 for size in sizes]
     assert growth_exponent(sizes, quadratic) == pytest.approx(2.0)
+
+
+def test_projection_keeps_the_start_up_fixed():
+    sizes = (25_000, 100_000)
+    seconds = [30.0 + size / 5_000 for size in sizes]  # 30 s start-up, 5,000 spectra/s
+    assert project(sizes, seconds, 4_000_000) == pytest.approx(30.0 + 800.0)
 
 
 def test_missing_or_zero_times_leave_no_fit():
