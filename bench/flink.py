@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench import datasets
 from bench.harness import BenchOptions, Report, Stopwatch, benchmark_main, marginal_rate
+from bench.ingestion import run_ingest_executor
 
 NAME = "flink"
 FULL_FILES = 1_200
@@ -33,42 +34,6 @@ STARTUP_FILES = 24
 SURVEY_SEED = 20161
 #: TaskManagers of the cluster, one slot each: the 2 CPU cores of the reference machine.
 TASK_MANAGERS = 2
-
-
-def _run_executor(paths: list[str], out_dir: Path, beam_args: list[str]) -> tuple[int, float]:
-    """Run ``Executor.Do`` on a file list with ``beam_args``; returns (ingested, seconds)."""
-    from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
-    from tfx.types import standard_artifacts
-
-    from activespec.constants import DEFAULT_CLASSES
-    from components.artifact_types import RejectedFiles
-    from components.spectra_ingest.executor import Executor
-    from components.spectra_ingest.params import make_params
-    from components.spectra_ingest.spec import NUM_INGESTED_PROPERTY
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    file_list = out_dir / "files.txt"
-    file_list.write_text("\n".join(paths) + "\n", encoding="utf-8")
-    params = make_params(
-        file_patterns=None,
-        file_list=str(file_list),
-        labels=None,
-        class_names=DEFAULT_CLASSES,
-        preprocessing=None,
-        degrade_resolution=False,
-        splits=None,
-        input_fingerprint="bench",
-    )
-    examples = standard_artifacts.Examples()
-    examples.uri = str(out_dir / "examples")
-    rejections = RejectedFiles()
-    rejections.uri = str(out_dir / "rejections")
-    context = BaseBeamExecutor.Context(beam_pipeline_args=beam_args, tmp_dir=str(out_dir / "tmp"))
-    with Stopwatch() as clock:
-        Executor(context).Do(
-            {}, {"examples": [examples], "rejections": [rejections]}, params.to_exec_properties()
-        )
-    return examples.get_int_custom_property(NUM_INGESTED_PROPERTY), clock.seconds
 
 
 def _measure(
@@ -81,10 +46,10 @@ def _measure(
     expected: int | None,
 ) -> tuple[float, float | None, int]:
     """Rate, marginal rate and count of one mode (checked against the first mode's count)."""
-    count, seconds = _run_executor(paths, scratch / label, beam_args)
+    count, seconds = run_ingest_executor(paths, scratch / label, beam_args)
     if expected is not None and count != expected:
         raise RuntimeError(f"{label} ingested {count} spectra, the baseline {expected}")
-    startup_count, startup_seconds = _run_executor(
+    startup_count, startup_seconds = run_ingest_executor(
         paths[:STARTUP_FILES], scratch / f"{label}-startup", beam_args
     )
     rate = count / seconds
@@ -125,7 +90,7 @@ def run(options: BenchOptions) -> dict:
 
     # One untimed run pays this process's one-time imports of Beam and TFX.
     in_memory = DirectRunnerArgs(num_workers=1, running_mode="in_memory").to_args()
-    _run_executor(paths[:STARTUP_FILES], scratch / "warm-up", in_memory)
+    run_ingest_executor(paths[:STARTUP_FILES], scratch / "warm-up", in_memory)
     rates: dict[str, tuple[float, float | None]] = {}
     direct_modes = {
         "direct_in_memory": ("DirectRunner in_memory (baseline)", in_memory),

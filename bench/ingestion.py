@@ -149,8 +149,11 @@ def _pool_ingest(paths: list[str], out_dir: Path, workers: int) -> tuple[int, di
     return sum(count for count, _ in results), rejected, clock.seconds
 
 
-def _run_executor(paths: list[str], out_dir: Path, mode: str, workers: int) -> tuple[int, float]:
-    """Run ``Executor.Do`` on a file list; returns (ingested, seconds)."""
+def run_ingest_executor(paths: list[str], out_dir: Path, beam_args: list[str]) -> tuple[int, float]:
+    """Run the SpectraIngest ``Executor.Do`` on a file list with ``beam_args``.
+
+    Returns (spectra ingested, seconds). Also used by ``bench.flink``.
+    """
     from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
     from tfx.types import standard_artifacts
 
@@ -158,6 +161,7 @@ def _run_executor(paths: list[str], out_dir: Path, mode: str, workers: int) -> t
     from components.artifact_types import RejectedFiles
     from components.spectra_ingest.executor import Executor
     from components.spectra_ingest.params import make_params
+    from components.spectra_ingest.spec import NUM_INGESTED_PROPERTY
 
     out_dir.mkdir(parents=True, exist_ok=True)
     file_list = out_dir / "files.txt"
@@ -176,19 +180,22 @@ def _run_executor(paths: list[str], out_dir: Path, mode: str, workers: int) -> t
     examples.uri = str(out_dir / "examples")
     rejections = RejectedFiles()
     rejections.uri = str(out_dir / "rejections")
-    context = BaseBeamExecutor.Context(
-        beam_pipeline_args=[
-            "--runner=DirectRunner",
-            f"--direct_running_mode={mode}",
-            f"--direct_num_workers={workers}",
-        ],
-        tmp_dir=str(out_dir / "tmp"),
-    )
+    context = BaseBeamExecutor.Context(beam_pipeline_args=beam_args, tmp_dir=str(out_dir / "tmp"))
     with Stopwatch() as clock:
         Executor(context).Do(
             {}, {"examples": [examples], "rejections": [rejections]}, params.to_exec_properties()
         )
-    return examples.get_int_custom_property("num_ingested"), clock.seconds
+    return examples.get_int_custom_property(NUM_INGESTED_PROPERTY), clock.seconds
+
+
+def _run_executor(paths: list[str], out_dir: Path, mode: str, workers: int) -> tuple[int, float]:
+    """The executor on the DirectRunner in ``mode`` with ``workers``; (ingested, seconds)."""
+    beam_args = [
+        "--runner=DirectRunner",
+        f"--direct_running_mode={mode}",
+        f"--direct_num_workers={workers}",
+    ]
+    return run_ingest_executor(paths, out_dir, beam_args)
 
 
 def run(options: BenchOptions) -> dict:
