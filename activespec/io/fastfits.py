@@ -22,7 +22,7 @@ import re
 
 import numpy as np
 
-from activespec.io.opening import CARD, FITS_BLOCK
+from activespec.io.opening import CARD, FITS_BLOCK, missing_hdus
 
 _IMAGE_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 # Binary-table TFORM codes -> (bytes per element, NumPy dtype or None when the values
@@ -287,7 +287,6 @@ def parse_fits_fast(data) -> FastHDUList:
         position = start + _padded(size)
         if position < n_bytes and bytes(data[position : position + 8]) != b"XTENSION":
             raise UnsupportedByFastPath("bytes after the last HDU")
-    announced = hdus[0].header.get("N_EXTEN") if hdus else None
-    if isinstance(announced, int) and not isinstance(announced, bool) and announced > len(hdus):
+    if hdus and missing_hdus(hdus[0].header, len(hdus)) is not None:
         raise UnsupportedByFastPath("fewer HDUs than N_EXTEN announces")
     return hdus

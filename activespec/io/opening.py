@@ -194,13 +194,23 @@ def check_data_sizes(hdul: fits.HDUList, n_bytes: int, data: bytes | bytearray |
         raise TruncatedFileError(
             f"file truncated: extension header at byte {end_of_last} is incomplete"
         )
-    # LAMOST writes the total HDU count as N_EXTEN: the only trace of a file cut
-    # exactly at an HDU boundary.
-    announced = hdul[0].header.get("N_EXTEN")
-    if isinstance(announced, int) and not isinstance(announced, bool) and announced > len(hdul):
+    announced = missing_hdus(hdul[0].header, len(hdul))
+    if announced is not None:
         raise TruncatedFileError(
             f"file truncated: header announces {announced} HDUs (N_EXTEN), found {len(hdul)}"
         )
+
+
+def missing_hdus(primary_header, n_found: int) -> int | None:
+    """The HDU count the primary header announces when the file has fewer, else None.
+
+    LAMOST writes the total HDU count as N_EXTEN: the only trace of a file cut exactly
+    at an HDU boundary.
+    """
+    announced = primary_header.get("N_EXTEN")
+    if isinstance(announced, int) and not isinstance(announced, bool) and announced > n_found:
+        return announced
+    return None
 
 
 def parse_fits(data: bytes | bytearray | memoryview) -> fits.HDUList:
