@@ -6,33 +6,16 @@ speed: only that the run completes, prints its ratios and records them.
 """
 
 import json
-import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+from tests.bench.suite_runner import run_quick_benchmark
 
 
 @pytest.mark.slow
 def test_quick_suite_runs_the_scoring_benchmark_and_records_its_ratios(tmp_path):
-    results_dir = tmp_path / "results"
-    command = [
-        sys.executable,
-        "-m",
-        "bench",
-        "scoring",
-        "--quick",
-        "--workdir",
-        str(tmp_path / "work"),
-        "--results-dir",
-        str(results_dir),
-    ]
-    run = subprocess.run(
-        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200, check=False
-    )
+    run, results_dir = run_quick_benchmark("scoring", tmp_path, timeout=1200)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     # The ratio against the baseline measured in the same run is printed ...

@@ -2,29 +2,12 @@
 the suite's runner, prints its growth ratios and records them. No speed is asserted."""
 
 import json
-import pathlib
-import subprocess
-import sys
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+from tests.bench.suite_runner import run_quick_benchmark
 
 
 def test_quick_label_spreading_benchmark_records_its_growth_ratios(tmp_path):
-    results_dir = tmp_path / "results"
-    command = [
-        sys.executable,
-        "-m",
-        "bench",
-        "label_spreading",
-        "--quick",
-        "--workdir",
-        str(tmp_path / "work"),
-        "--results-dir",
-        str(results_dir),
-    ]
-    run = subprocess.run(
-        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False
-    )
+    run, results_dir = run_quick_benchmark("label_spreading", tmp_path, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "ratio graph build time 20,000 / 5,000" in run.stdout
     (line,) = (results_dir / "label_spreading.jsonl").read_text().splitlines()
