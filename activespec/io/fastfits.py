@@ -107,9 +107,6 @@ class FastHeader:
         except KeyError:
             return default
 
-    def keys(self):
-        return self._fields.keys()
-
 
 def parse_header(data, offset: int) -> tuple[FastHeader, int]:
     """Parse the header starting at ``offset``; returns it and the offset of its data."""
