@@ -441,6 +441,16 @@ def _check_model_kind(config: RoundConfig) -> None:
             'label_spreading.space = "embedding" needs a trained network: set [model] '
             'kind = "both" (or space = "flux")'
         )
+    # The strategies that rank by the network's dropout passes or embedding.
+    from components.uncertainty_sampler.strategies import extra_scores_for
+
+    if kind == "label_spreading" and extra_scores_for(config.sampling.strategy):
+        raise ConfigError(
+            f"sampling.strategy: {config.sampling.strategy!r} needs the network's "
+            f"{', '.join(extra_scores_for(config.sampling.strategy))} scores, which label "
+            'spreading has not: use [model] kind = "both", or entropy, margin, '
+            "least_confidence or random"
+        )
 
 
 def _build_section(section: str, cls: type, table: dict[str, Any]):

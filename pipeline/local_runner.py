@@ -62,6 +62,7 @@ _STEPS = {
     node_ids.EVALUATOR: "evaluate",
     node_ids.PUSHER: "evaluate",
     node_ids.POOL_SCORER: "score",
+    node_ids.LABEL_SPREADING: "score",
     node_ids.UNCERTAINTY_SAMPLER: "query",
 }
 #: The schemas, statistics, example validators and their gates: the ``validate`` step.

@@ -3,7 +3,7 @@
 ``create_pipeline`` is the single definition every runner compiles: the local runner
 (:mod:`pipeline.local_runner`) and the Kubeflow Pipelines v2 runner (``kubeflow/``).
 
-Graph::
+Graph (``[model] kind = "cnn"``, the default)::
 
     LabelledIngest ──┐
     PoolIngest ──────┼─ LabelJoin ─ StatisticsGen ─ ExampleValidator ─ ValidationGate ─┐
@@ -11,6 +11,12 @@ Graph::
          │           └────────────────────────────────────────────────────────── Trainer ─ Evaluator ─ Pusher
          └─ StatisticsGen ─ ExampleValidator ─ ValidationGate ─┐                   │
               (+ ImportSchemaGen)                              └──── PoolScorer ───┘─ UncertaintySampler
+
+``kind = "label_spreading"`` (the 2016 system) replaces the network: no Tuner, Trainer,
+Evaluator or Pusher, and ``LabelSpreading`` (over LabelJoin's examples and the pool)
+writes the scores the UncertaintySampler reads. ``kind = "both"`` keeps the CNN graph and
+adds ``LabelSpreading`` beside ``PoolScorer`` (over the flux, or the Trainer's embedding):
+the sampler uses the CNN's scores and the round summary compares the two.
 
 The pool is ingested once: ``PoolIngest`` depends only on the pool's files (and their
 fingerprint), so with caching on, later rounds reuse its output without reading a FITS
@@ -25,6 +31,7 @@ import pathlib
 from tfx import v1 as tfx
 
 from components.label_join import LabelJoin
+from components.label_spreading import LabelSpreading
 from components.pool_scorer.component import PoolScorer
 from components.spectra_ingest.component import SpectraIngest
 from components.uncertainty_sampler.component import UncertaintySampler
@@ -138,6 +145,84 @@ def create_pipeline(
         ).with_id(f"{name}ValidationGate")
         validation[name] = (stats, validator, gate)
 
+    kind = config.model_kind
+    network = _network_nodes(
+        config, training_examples, labelled_schema, validation["Labelled"][2], serving_model_dir
+    )
+    spreading = None
+    if kind in ("label_spreading", "both"):
+        settings = config.label_spreading
+        spreading = LabelSpreading(
+            labelled_examples=training_examples,
+            pool_examples=pool_ingest.outputs["examples"],
+            class_names=classes,
+            model=network["trainer"].outputs["model"] if settings.space == "embedding" else None,
+            n_points=config.preprocess_config().n_points,
+            k=settings.k,
+            alpha=settings.alpha,
+            iterations=settings.iterations,
+            tolerance=settings.tolerance,
+            space=settings.space,
+        ).with_id(node_ids.LABEL_SPREADING)
+        spreading.add_upstream_node(validation["Labelled"][2])
+        spreading.add_upstream_node(validation["Pool"][2])
+
+    scorer = None
+    if network:
+        scorer = PoolScorer(
+            examples=pool_ingest.outputs["examples"],
+            model=network["trainer"].outputs["model"],
+            class_names=classes,
+            # BALD's dropout passes and the embeddings only when the strategy ranks by them.
+            extra_scores=extra_scores_for(config.sampling.strategy),
+            mc_passes=config.sampling.mc_passes,
+            seed=config.sampling.seed,
+        ).with_id(node_ids.POOL_SCORER)
+        scorer.add_upstream_node(validation["Pool"][2])
+    # With both, the network's scores drive the queries; label spreading is compared.
+    scores = (scorer or spreading).outputs["scores"]
+    sampler = UncertaintySampler(
+        scores=scores,
+        labelled_examples=training_examples,
+        class_names=classes,
+        round_index=round_index,
+        previous_candidates=previous_candidates,
+        **dataclasses.asdict(config.sampling),
+    )
+
+    if beam_pipeline_args is None:
+        for heavy in (labelled_ingest, pool_ingest, scorer):
+            if heavy is not None:
+                heavy.with_beam_pipeline_args(config.beam.heavy_component_args())
+
+    components = [labelled_ingest, pool_ingest, label_join, labelled_schema, pool_schema]
+    for stats, validator, gate in validation.values():
+        components += [stats, validator, gate]
+    components += [node for node in network.values() if node is not None]
+    components += [node for node in (scorer, spreading) if node is not None] + [sampler]
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline.name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=config.pipeline.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args
+        if beam_pipeline_args is not None
+        else config.beam.pipeline_args(),
+    )
+
+
+def _network_nodes(
+    config, training_examples, labelled_schema, labelled_gate, serving_model_dir
+) -> dict:
+    """The CNN's nodes (``tuner``, None unless tuning is on, ``trainer``, ``evaluator``,
+    ``pusher``), or an empty dict when ``[model] kind`` has no network. Training waits
+    for ``labelled_gate``, the labelled examples' validation."""
+    if config.model_kind == "label_spreading":
+        return {}
+    classes = list(config.data.classes)
+    preprocessing = config.preprocess_config().to_dict()
     trainer_custom_config = {
         "class_names": classes,
         "model": config.model_config().to_dict(),
@@ -160,7 +245,7 @@ def create_pipeline(
             eval_args=tfx.proto.EvalArgs(splits=["eval"]),
             custom_config={**trainer_custom_config, "tuning": tuning.to_dict()},
         )
-        tuner.add_upstream_node(validation["Labelled"][2])
+        tuner.add_upstream_node(labelled_gate)
     trainer = tfx.components.Trainer(
         run_fn=TRAINER_RUN_FN,
         examples=training_examples,
@@ -170,7 +255,7 @@ def create_pipeline(
         eval_args=tfx.proto.EvalArgs(splits=["eval"]),
         custom_config=trainer_custom_config,
     )
-    trainer.add_upstream_node(validation["Labelled"][2])
+    trainer.add_upstream_node(labelled_gate)
 
     evaluator = tfx.components.Evaluator(
         examples=training_examples,
@@ -186,41 +271,4 @@ def create_pipeline(
         ),
     )
 
-    scorer = PoolScorer(
-        examples=pool_ingest.outputs["examples"],
-        model=trainer.outputs["model"],
-        class_names=classes,
-        # BALD's dropout passes and the embeddings only when the strategy ranks by them.
-        extra_scores=extra_scores_for(config.sampling.strategy),
-        mc_passes=config.sampling.mc_passes,
-        seed=config.sampling.seed,
-    )
-    scorer.add_upstream_node(validation["Pool"][2])
-    sampler = UncertaintySampler(
-        scores=scorer.outputs["scores"],
-        labelled_examples=training_examples,
-        class_names=classes,
-        round_index=round_index,
-        previous_candidates=previous_candidates,
-        **dataclasses.asdict(config.sampling),
-    )
-
-    if beam_pipeline_args is None:
-        for heavy in (labelled_ingest, pool_ingest, scorer):
-            heavy.with_beam_pipeline_args(config.beam.heavy_component_args())
-
-    components = [labelled_ingest, pool_ingest, label_join, labelled_schema, pool_schema]
-    for stats, validator, gate in validation.values():
-        components += [stats, validator, gate]
-    components += ([tuner] if tuner else []) + [trainer, evaluator, pusher, scorer, sampler]
-
-    return tfx.dsl.Pipeline(
-        pipeline_name=config.pipeline.name,
-        pipeline_root=pipeline_root,
-        components=components,
-        enable_cache=config.pipeline.enable_cache,
-        metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=beam_pipeline_args
-        if beam_pipeline_args is not None
-        else config.beam.pipeline_args(),
-    )
+    return {"tuner": tuner, "trainer": trainer, "evaluator": evaluator, "pusher": pusher}

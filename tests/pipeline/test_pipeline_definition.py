@@ -72,3 +72,39 @@ def test_tuning_on_by_configuration_feeds_the_trainer(tmp_path, algorithm):
     assert trainer.inputs["hyperparameters"].producer_component_id == "Tuner"
     tuner_config = json.loads(nodes["Tuner"].exec_properties["custom_config"])
     assert tuner_config["tuning"]["algorithm"] == algorithm
+
+
+_CNN_NODES = {"Trainer", "Evaluator", "Pusher", "PoolScorer"}
+
+
+def test_label_spreading_replaces_the_network(tmp_path):
+    raw = {"model": {"kind": "label_spreading"}, "label_spreading": {"k": 7, "alpha": 0.9}}
+    nodes = _by_id(_pipeline(tmp_path, raw))
+    assert "LabelSpreading" in nodes and not _CNN_NODES & set(nodes)
+    spreading = nodes["LabelSpreading"]
+    assert {n.id for n in spreading.upstream_nodes} >= {
+        "LabelJoin", "PoolIngest", "LabelledValidationGate", "PoolValidationGate",
+    }  # fmt: skip
+    props = spreading.exec_properties
+    assert (props["k"], props["alpha"], props["space"]) == (7, 0.9, "flux")
+    sampler = nodes["UncertaintySampler"]
+    assert sampler.inputs["scores"].producer_component_id == "LabelSpreading"
+
+
+@pytest.mark.parametrize("space", ["flux", "embedding"])
+def test_both_scores_by_the_network_and_spreads_beside_it(tmp_path, space):
+    raw = {"model": {"kind": "both"}, "label_spreading": {"space": space}}
+    nodes = _by_id(_pipeline(tmp_path, raw))
+    assert _CNN_NODES | {"LabelSpreading"} <= set(nodes)
+    # The network's scores drive the queries; the spreading is compared in the summary.
+    assert nodes["UncertaintySampler"].inputs["scores"].producer_component_id == "PoolScorer"
+    upstream = {n.id for n in nodes["LabelSpreading"].upstream_nodes}
+    assert ("Trainer" in upstream) == (space == "embedding")
+
+
+def test_label_spreading_refuses_strategies_that_need_the_network(tmp_path):
+    from activespec.errors import ConfigError
+
+    raw = {"model": {"kind": "label_spreading"}, "sampling": {"strategy": "bald"}}
+    with pytest.raises(ConfigError, match="'bald' needs the network's bald"):
+        config_from_dict(raw, base_dir=tmp_path)
