@@ -1,5 +1,6 @@
 """Session-wide test settings: Keras 2 for TFX, quiet TensorFlow, shared data paths."""
 
+import faulthandler
 import gc
 import os
 import pathlib
@@ -13,6 +14,25 @@ import pytest  # noqa: E402
 
 DATA_DIR = pathlib.Path(__file__).parent / "data"
 REAL_DIR = DATA_DIR / "real"
+
+
+#: A directory for each worker's fatal-error dump (``<worker>.log``, every thread's stack),
+#: when set. CI sets it and prints the stacks when a worker dies: on the terminal they
+#: drown under the list of loaded extension modules, and an xdist worker's stderr is lost.
+FAULT_LOG_DIR_ENV = "ACTIVESPEC_FAULT_LOG_DIR"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    fault_dir = os.environ.get(FAULT_LOG_DIR_ENV)
+    if fault_dir:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        path = pathlib.Path(fault_dir) / f"{worker}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # After pytest's own faulthandler plugin, which points it at stderr; kept open
+        # for the process's life, as faulthandler writes to it from a signal handler.
+        config._activespec_fault_log = open(path, "w")  # noqa: SIM115
+        faulthandler.enable(file=config._activespec_fault_log, all_threads=True)
 
 
 @pytest.fixture(scope="session")
