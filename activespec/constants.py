@@ -15,6 +15,9 @@ HE_I_6678_VACUUM = 6679.995
 R_ONDREJOV = 13_000.0
 R_LAMOST_LRS = 1_800.0
 R_LAMOST_MRS = 7_500.0
+#: SDSS/BOSS (R≈1,800-2,200 over the range) and DESI's R camera (R≈3,200-4,100), near H-alpha.
+R_SDSS = 2_000.0
+R_DESI = 3_600.0
 
 #: The published common grid: 140 points, 6519-6732 Å in vacuum.
 GRID_START = 6519.0

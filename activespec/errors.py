@@ -45,6 +45,12 @@ class BadWavelengthError(SpectrumReadError):
     code = "bad-wavelength"
 
 
+class MultiSpectrumError(SpectrumReadError):
+    """The file holds several spectra (a DESI coadd) and none was chosen."""
+
+    code = "multi-spectrum"
+
+
 class RejectedSpectrum(ActivespecError):
     """Preprocessing refused a spectrum (e.g. the window is mostly bad pixels)."""
 

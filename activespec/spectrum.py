@@ -19,7 +19,9 @@ class SpectrumMeta:
     spectrum_id : str
         Stable identifier of this spectrum, unique within a survey: the LAMOST
         OBSID when the file has one, otherwise ``LMJD-PLANID-SPID-FIBERID`` from
-        the header; for Ondřejov the publisher DID (``DS_IDPUB``) or the file stem.
+        the header; for Ondřejov the publisher DID (``DS_IDPUB``) or the file stem;
+        ``sdss-PLATE-MJD-FIBERID`` for SDSS; ``desi-SURVEY-PROGRAM-TARGETID`` (or
+        ``desi-TARGETID``) for DESI.
         It names the spectrum, not the star (a star observed twice has two); the star
         is ``designation``. Formerly ``object_id``.
     designation : str or None
@@ -27,21 +29,27 @@ class SpectrumMeta:
     ra, dec : float or None
         ICRS coordinates in degrees.
     survey : str
-        ``"LAMOST"`` or ``"Ondrejov"`` (or ``"simulated"`` tags added by the simulator).
+        ``"LAMOST"``, ``"Ondrejov"``, ``"SDSS"`` or ``"DESI"`` (or ``"simulated"`` tags
+        added by the simulator).
     instrument : str
-        ``"LAMOST-LRS"``, ``"LAMOST-MRS"`` or ``"Ondrejov-CCD700"``.
+        ``"LAMOST-LRS"``, ``"LAMOST-MRS"``, ``"Ondrejov-CCD700"``, ``"SDSS"``/``"BOSS"``
+        or ``"DESI-<camera>"``.
     layout : str
         The detected file layout, e.g. ``"lamost-lrs-dr1"`` (see :mod:`activespec.io`).
     data_release : str or None
         e.g. ``"DR2"``.
     lamost_class, lamost_subclass : str or None
-        The survey pipeline's CLASS / SUBCLASS when present.
+        The survey pipeline's CLASS / SUBCLASS when present (LAMOST, or SDSS's
+        spAll/specObj CLASS and SUBCLASS despite the name).
     snr : float or None
-        Signal-to-noise ratio nearest H-alpha (LAMOST S/N in r).
+        Signal-to-noise ratio per pixel nearest H-alpha (LAMOST and SDSS: S/N in r;
+        DESI: the camera's median S/N per √Å times √(pixel width)).
     obsid : int or None
         LAMOST OBSID (DR3 and later).
     resolving_power : float or None
         Nominal R = λ/Δλ of the instrument at H-alpha.
+    redshift : float or None
+        The survey pipeline's redshift when the file has one (SDSS ``Z``).
     source : str
         Path of the file the spectrum was read from.
     """
@@ -60,6 +68,7 @@ class SpectrumMeta:
     snr: float | None = None
     obsid: int | None = None
     resolving_power: float | None = None
+    redshift: float | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -37,7 +37,8 @@ def register(subparsers) -> None:
         "inspect",
         help="read FITS spectra and report their layout, wavelength range and metadata",
         description=(
-            "Read each FILE (LAMOST or Ondrejov FITS, plain or gzip-compressed) and print one "
+            "Read each FILE (LAMOST, Ondrejov, SDSS or DESI FITS, plain or gzip-compressed) "
+            "and print one "
             "line per file: layout, pixels, wavelength range, medium, id, class, S/N, or the "
             "reason it cannot be read. A directory is expanded to the FITS files directly "
             f"inside it (names ending in {', '.join(FITS_ENDINGS)}; not recursive). "

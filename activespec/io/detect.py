@@ -6,6 +6,12 @@ import numpy as np
 from astropy.io import fits
 
 from activespec.errors import NoFluxError, UnknownLayoutError, WrongShapeError
+from activespec.io.datamodels import (
+    DESI_CAMERAS,
+    DESI_FLUX_SUFFIX,
+    DESI_WAVELENGTH_SUFFIX,
+    SDSS_COADD_COLUMNS,
+)
 from activespec.io.tables import column_map
 
 LRS_DR1 = "lamost-lrs-dr1"
@@ -14,6 +20,8 @@ LRS_TABLE = "lamost-lrs-table"
 MRS = "lamost-mrs"
 ONDREJOV_IMAGE = "ondrejov-image"
 ONDREJOV_SSAP = "ondrejov-ssap"
+SDSS_SPEC = "sdss-spec"
+DESI_COADD = "desi-coadd"
 
 #: Stable layout names -> one-line description. These names are recorded in
 #: :attr:`activespec.spectrum.SpectrumMeta.layout` and in rejection tables.
@@ -39,6 +47,14 @@ LAYOUTS: dict[str, str] = {
     ONDREJOV_SSAP: (
         "Ondrejov SSAP/DataLink: binary table in HDU 1 with columns 'spectral' (air, Angstrom) "
         "and 'flux'"
+    ),
+    SDSS_SPEC: (
+        "SDSS spec/spec-lite (DR8-DR17): HDU 1 COADD table with columns flux, loglam, ivar, "
+        "and_mask (one row per pixel), HDU 2 SPALL/SPECOBJ metadata, vacuum"
+    ),
+    DESI_COADD: (
+        "DESI coadd/spectra: FIBERMAP table, per camera <C>_WAVELENGTH, <C>_FLUX, <C>_IVAR, "
+        "<C>_MASK images (nspec x nwave); the camera covering H-alpha, vacuum"
     ),
 }
 
@@ -80,7 +96,13 @@ def detect_layout(hdul) -> str:
     extensions = hdul[1:]
     if len(extensions) == 0:
         raise NoFluxError("no data: the primary HDU is empty and there are no extensions")
+    if desi_cameras(hdul):
+        return DESI_COADD
     tables = [hdu for hdu in extensions if is_binary_table(hdu)]
+    if is_binary_table(extensions[0]) and all(
+        column in column_map(extensions[0]) for column in SDSS_COADD_COLUMNS
+    ):
+        return SDSS_SPEC
     if any(hdu.name.upper() in MRS_COADD_EXTENSIONS for hdu in tables) or any(
         "LOGLAM" in column_map(hdu) for hdu in tables
     ):
@@ -97,6 +119,17 @@ def detect_layout(hdul) -> str:
         )
     kinds = ", ".join(f"{type(hdu).__name__} {hdu.name!r}" for hdu in extensions[:4])
     raise UnknownLayoutError(f"unrecognised layout: empty primary HDU, extensions {kinds}")
+
+
+def desi_cameras(hdul) -> list[str]:
+    """Cameras (of :data:`~activespec.io.datamodels.DESI_CAMERAS`) with both a wavelength
+    and a flux HDU, blue to red; empty for anything but a DESI coadd or spectra file."""
+    names = {hdu.name.strip().upper() for hdu in hdul[1:]}
+    return [
+        camera
+        for camera in DESI_CAMERAS
+        if camera + DESI_WAVELENGTH_SUFFIX in names and camera + DESI_FLUX_SUFFIX in names
+    ]
 
 
 def is_binary_table(hdu) -> bool:

@@ -6,7 +6,8 @@ its column machinery for every table, which is most of the time spent reading a
 
 * a header keeps each keyword's raw value field and converts it only when asked for;
 * an image or a binary table's rows are a NumPy view of the file's bytes, in the
-  file's (big-endian) byte order, exactly the values astropy returns.
+  file's (big-endian) byte order, exactly the values astropy returns (text columns,
+  ``rA``, come back as ``bytes`` cells where astropy gives ``str``).
 
 It covers what survey spectra use: images with BITPIX 8/16/32/64/-32/-64 and no
 scaling, binary tables of fixed-width columns, and plain value cards. Anything else
@@ -231,7 +232,10 @@ def _binary_table(header: FastHeader, data, start: int, n_bytes: int):
         width, dtype = _TFORM_CODES[code]
         n_bytes_column = -(-repeat // 8) if code == "X" else width * repeat
         key = f"c{index}"
-        if dtype is None or repeat == 0:
+        if code == "A" and repeat > 0:
+            # Text: one bytes cell per row (astropy decodes it to str; readers accept both).
+            fields.append((key, f"S{repeat}"))
+        elif dtype is None or repeat == 0:
             fields.append((key, f"V{n_bytes_column}") if n_bytes_column else None)
             unsupported[name] = f"TFORM {form!r}"
         else:

@@ -24,6 +24,7 @@ _META_FIELDS = (
     "lamost_subclass",
     "snr",
     "obsid",
+    "redshift",
 )
 #: Record keys kept for readers of older output: deprecated key -> the field it repeats.
 #: ``object_id`` was the spectrum's identifier, renamed ``spectrum_id`` (an astronomer reads
@@ -61,7 +62,7 @@ def inspect_file(path: str | os.PathLike, *, mrs_arm: str = DEFAULT_MRS_ARM) -> 
     dict
         Keys ``path, ok, layout, n_pixels, n_masked, wave_min, wave_max, medium,
         spectrum_id, designation, ra, dec, survey, instrument, data_release,
-        lamost_class, lamost_subclass, snr, obsid`` (None when unknown), and
+        lamost_class, lamost_subclass, snr, obsid, redshift`` (None when unknown), and
         ``object_id``, a deprecated copy of ``spectrum_id`` (:data:`DEPRECATED_KEYS`). When
         ``ok`` is false the record also has ``error`` (a one-line reason) and
         ``error_code`` (e.g. ``"truncated"``, see :mod:`activespec.errors`).

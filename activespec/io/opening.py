@@ -184,7 +184,10 @@ def check_data_sizes(hdul: fits.HDUList, n_bytes: int, data: bytes | bytearray |
         info = hdu.fileinfo()  # the HDUList version re-serialises every header: slow
         if info is None:
             continue
-        need = info["datLoc"] + implied_data_size(hdu.header)
+        # A tile-compressed image (DESI masks) is stored as a binary table: its own header
+        # (astropy keeps it as ``_header``; ``header`` is the image's) gives the stored size.
+        stored = hdu._header if isinstance(hdu, fits.CompImageHDU) else hdu.header
+        need = info["datLoc"] + implied_data_size(stored)
         if need > n_bytes:
             raise TruncatedFileError(
                 f"file truncated: HDU {index} needs {need} bytes, only {n_bytes} present"

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Literal
 
 from activespec.errors import SpectrumReadError
-from activespec.io.detect import LRS_DR1, LRS_IMAGE, LRS_TABLE, MRS, detect_layout
+from activespec.io.desi import read_desi
+from activespec.io.detect import (
+    DESI_COADD,
+    LRS_DR1,
+    LRS_IMAGE,
+    LRS_TABLE,
+    MRS,
+    SDSS_SPEC,
+    detect_layout,
+)
 from activespec.io.fastfits import parse_fits_fast
 from activespec.io.lamost import DEFAULT_MRS_ARM, read_lamost
 from activespec.io.ondrejov import read_ondrejov
@@ -18,6 +27,7 @@ from activespec.io.opening import (
     quiet_astropy,
     read_source_bytes,
 )
+from activespec.io.sdss import read_sdss
 from activespec.spectrum import Spectrum
 
 _LAMOST_LAYOUTS = (LRS_DR1, LRS_IMAGE, LRS_TABLE, MRS)
@@ -31,8 +41,9 @@ def read_spectrum(
     name: str | None = None,
     mrs_arm: str = DEFAULT_MRS_ARM,
     parser: Literal["fast", "astropy"] = "fast",
+    desi_targetid: int | None = None,
 ) -> Spectrum:
-    """Read one LAMOST or Ondřejov spectrum from a FITS file, plain or gzip-compressed.
+    """Read one LAMOST, Ondřejov, SDSS or DESI spectrum from a FITS file, plain or gzipped.
 
     The layout is detected from the content (see :data:`activespec.io.LAYOUTS`), never
     from the file name; gzip is recognised by its magic bytes.
@@ -53,6 +64,10 @@ def read_spectrum(
         falls back to astropy for anything that parser does not cover and for every
         file it cannot read, so results and errors are astropy's either way;
         ``"astropy"`` uses astropy only (the reference).
+    desi_targetid : int, optional
+        TARGETID of the spectrum to read from a DESI file holding several; a DESI file
+        with one spectrum needs none (see :mod:`activespec.io.desi`). Ignored for other
+        layouts.
 
     Returns
     -------
@@ -65,8 +80,8 @@ def read_spectrum(
     activespec.errors.SpectrumReadError
         Or one of its subclasses (NotFitsError, TruncatedFileError,
         UnknownLayoutError, NoFluxError, AllNaNError, WrongShapeError,
-        BadWavelengthError), always with a one-line reason. No other exception
-        escapes for bad input.
+        BadWavelengthError, MultiSpectrumError), always with a one-line reason. No
+        other exception escapes for bad input.
 
     Examples
     --------
@@ -82,13 +97,15 @@ def read_spectrum(
         name = name if name is not None else path
         if parser == "fast":
             try:
-                return _read_opened(OpenedFits(parse_fits_fast(data), data, name), mrs_arm)
+                return _read_opened(
+                    OpenedFits(parse_fits_fast(data), data, name), mrs_arm, desi_targetid
+                )
             except Exception:  # outside the fast subset, or bad: astropy reads and words it
                 pass
         with quiet_astropy():
             opened = OpenedFits(parse_fits(data), data, name)
             try:
-                return _read_opened(opened, mrs_arm)
+                return _read_opened(opened, mrs_arm, desi_targetid)
             finally:
                 opened.close()
     except SpectrumReadError:
@@ -98,8 +115,12 @@ def read_spectrum(
         raise SpectrumReadError(f"unreadable content ({type(err).__name__}): {reason}") from None
 
 
-def _read_opened(opened: OpenedFits, mrs_arm: str) -> Spectrum:
+def _read_opened(opened: OpenedFits, mrs_arm: str, desi_targetid: int | None) -> Spectrum:
     layout = detect_layout(opened.hdul)
     if layout in _LAMOST_LAYOUTS:
         return read_lamost(opened, layout, mrs_arm=mrs_arm)
+    if layout == SDSS_SPEC:
+        return read_sdss(opened)
+    if layout == DESI_COADD:
+        return read_desi(opened, targetid=desi_targetid)
     return read_ondrejov(opened, layout)

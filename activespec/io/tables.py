@@ -83,3 +83,39 @@ def wavelength_scale(hdu, column: str) -> float:
         raise BadWavelengthError(
             f"wavelength column {column} is in unsupported unit {unit!r}"
         ) from None
+
+
+def row_values(hdu, names, row: int = 0) -> dict:
+    """Cells of one row of binary table ``hdu`` as ``{upper-case column name: value}``.
+
+    Only the columns of ``names`` (upper case) that the table has are read. Text comes
+    back as a stripped ``str`` (bytes are decoded as ASCII), numbers as Python scalars
+    (:func:`python_scalar`),
+    vector cells as 1-D arrays in native byte order; a table without that row gives ``{}``.
+    """
+    columns = column_map(hdu)
+    if int(hdu.header.get("NAXIS2", 0)) <= row:
+        return {}
+    values = {}
+    for name in names:
+        if name not in columns:
+            continue
+        value = hdu.data.field(columns[name])[row]
+        if isinstance(value, bytes):
+            value = value.decode("ascii", errors="replace")
+        if isinstance(value, str):
+            value = value.strip()
+        elif isinstance(value, np.ndarray):
+            value = value.astype(value.dtype.newbyteorder("="))
+        elif isinstance(value, np.generic):
+            value = python_scalar(value)
+        values[name] = value
+    return values
+
+
+def python_scalar(value):
+    """A NumPy scalar as a Python one; float32 by its shortest text (0.000123, not
+    0.0001230000052601099), so metadata read from tables print as the file shows them."""
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return float(str(value))
+    return value.item() if isinstance(value, np.generic) else value

@@ -109,6 +109,204 @@ def write_ssap_table(
     return out
 
 
+#: Values written into the synthesised SDSS files' SPALL/SPECOBJ row and primary header.
+SDSS_PLATE, SDSS_MJD, SDSS_FIBERID = 7512, 56777, 396
+SDSS_PLUG_RA, SDSS_PLUG_DEC = 147.25511, 25.427147
+SDSS_CLASS, SDSS_SUBCLASS, SDSS_Z = "STAR", "A0", 0.000123
+SDSS_SN_MEDIAN = (3.5, 20.25, 31.5, 28.0, 12.0)
+
+
+def _lamost_image_rows(path: pathlib.Path):
+    """Flux, ivar, vacuum wavelength and and-mask rows of a real DR2-DR8 LRS image."""
+    _, image = _primary_image(path)
+    return image[0], image[1], image[2], image[3]
+
+
+def write_sdss_spec(
+    out: pathlib.Path,
+    *,
+    source: pathlib.Path = DR7_FILE,
+    lite: bool = True,
+    metadata: str | None = "SPALL",
+) -> pathlib.Path:
+    """Write an SDSS ``spec``/``spec-lite`` file (DR8-DR17 data model) from a real LAMOST
+    LRS spectrum (LAMOST's grid is log-linear with SDSS's step, 1e-4 in log10 Å).
+
+    HDU 0 has PLATEID, MJD, FIBERID, PLUG_RA/PLUG_DEC and the boresight RA/DEC (elsewhere
+    on purpose); HDU 1 ``COADD`` one row per pixel: flux, loglam, ivar, and_mask, or_mask,
+    wdisp, sky, model; HDU 2 ``metadata`` (``"SPALL"`` as BOSS, ``"SPECOBJ"`` as SDSS-I/II,
+    None: left out) with PLATE, MJD, FIBERID, PLUG_RA, PLUG_DEC, CLASS, SUBCLASS, Z,
+    SN_MEDIAN, SN_MEDIAN_ALL; HDU 3 ``SPZLINE``; a full ``spec`` (``lite=False``) adds a
+    per-exposure HDU.
+    """
+    flux, ivar, wave, andmask = _lamost_image_rows(source)
+    n_pixels = flux.size
+    loglam = np.log10(wave.astype(np.float64)).astype(np.float32)
+    primary = fits.PrimaryHDU()
+    for key, value in (
+        ("TELESCOP", "SDSS 2.5-M"), ("PLATEID", SDSS_PLATE), ("MJD", SDSS_MJD),
+        ("FIBERID", SDSS_FIBERID), ("RA", 150.0), ("DEC", 20.0),
+        ("PLUG_RA", SDSS_PLUG_RA), ("PLUG_DEC", SDSS_PLUG_DEC), ("RUN2D", "v5_13_2"),
+    ):  # fmt: skip
+        primary.header[key] = value
+    coadd = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("flux", format="E", array=flux.astype(np.float32)),
+            fits.Column("loglam", format="E", array=loglam),
+            fits.Column("ivar", format="E", array=ivar.astype(np.float32)),
+            fits.Column("and_mask", format="J", array=andmask.astype(np.int32)),
+            fits.Column("or_mask", format="J", array=andmask.astype(np.int32)),
+            fits.Column("wdisp", format="E", array=np.full(n_pixels, 1.1, np.float32)),
+            fits.Column("sky", format="E", array=np.zeros(n_pixels, np.float32)),
+            fits.Column("model", format="E", array=flux.astype(np.float32)),
+        ],
+        name="COADD",
+    )
+    hdus = [primary, coadd]
+    if metadata is not None:
+        hdus.append(
+            fits.BinTableHDU.from_columns(
+                [
+                    fits.Column("PROGRAMNAME", format="16A", array=["boss"]),
+                    fits.Column("PLATE", format="J", array=[SDSS_PLATE]),
+                    fits.Column("MJD", format="J", array=[SDSS_MJD]),
+                    fits.Column("FIBERID", format="J", array=[SDSS_FIBERID]),
+                    fits.Column("PLUG_RA", format="D", array=[SDSS_PLUG_RA]),
+                    fits.Column("PLUG_DEC", format="D", array=[SDSS_PLUG_DEC]),
+                    fits.Column("CLASS", format="6A", array=[SDSS_CLASS]),
+                    fits.Column("SUBCLASS", format="21A", array=[SDSS_SUBCLASS]),
+                    fits.Column("Z", format="E", array=[SDSS_Z]),
+                    fits.Column("SN_MEDIAN", format="5E", array=[SDSS_SN_MEDIAN]),
+                    fits.Column("SN_MEDIAN_ALL", format="E", array=[22.0]),
+                ],
+                name=metadata,
+            )
+        )
+    hdus.append(
+        fits.BinTableHDU.from_columns(
+            [
+                fits.Column("PLATE", format="J", array=[SDSS_PLATE] * 2),
+                fits.Column("LINENAME", format="13A", array=["H_alpha", "H_beta"]),
+                fits.Column("LINEWAVE", format="D", array=[6564.61, 4862.68]),
+                fits.Column("LINEZ", format="E", array=[SDSS_Z] * 2),
+            ],
+            name="SPZLINE",
+        )
+    )
+    if not lite:
+        exposure = fits.BinTableHDU.from_columns(
+            [
+                fits.Column("loglam", format="E", array=loglam),
+                fits.Column("flux", format="E", array=flux.astype(np.float32)),
+                fits.Column("ivar", format="E", array=ivar.astype(np.float32)),
+                fits.Column("mask", format="J", array=andmask.astype(np.int32)),
+            ],
+            name="R1-00123456",
+        )
+        hdus.append(exposure)
+    fits.HDUList(hdus).writeto(out)
+    return out
+
+
+#: The synthesised DESI files: survey, programme, TARGETIDs, cameras' grids [Å, 0.8 Å steps].
+DESI_SURVEY, DESI_PROGRAM = "main", "dark"
+DESI_TARGETIDS = (39627652591521181, 39627652591521182, 39627652591521183)
+DESI_GRIDS = {"B": (3600.0, 2751), "R": (5760.0, 2326), "Z": (7520.0, 2881)}
+DESI_SNR_R = 4.5
+#: Pixels of every camera whose MASK has bit 31 set (besides LAMOST's ANDMASK ones).
+DESI_MASKED_PIXELS = slice(1000, 1005)
+DESI_SOURCES = (DR7_FILE, DR2_FILE, DR6_GZ_FILE)
+
+
+def desi_grid(camera: str) -> np.ndarray:
+    start, n_pixels = DESI_GRIDS[camera]
+    return start + 0.8 * np.arange(n_pixels)
+
+
+def write_desi_coadd(
+    out: pathlib.Path,
+    *,
+    sources: tuple[pathlib.Path, ...] = DESI_SOURCES,
+    header: bool = True,
+    compress_mask: bool = True,
+) -> pathlib.Path:
+    """Write a DESI ``coadd-SURVEY-PROGRAM-PIXNUM.fits`` (data model of the healpix coadds)
+    holding one spectrum per real LAMOST LRS file of ``sources``, interpolated onto each
+    camera's 0.8 Å grid (zero outside LAMOST's range, with ivar 0 and MASK bit 1 there;
+    MASK bit 31 where LAMOST's ANDMASK is set and at :data:`DESI_MASKED_PIXELS`).
+
+    HDUs: PRIMARY (SURVEY, PROGRAM, HPX* keys when ``header``), FIBERMAP (TARGETID,
+    TARGET_RA, TARGET_DEC, OBJTYPE), EXP_FIBERMAP (two exposures per target), then per
+    camera B, R, Z: ``<C>_WAVELENGTH`` float64, ``<C>_FLUX``/``<C>_IVAR`` float32
+    [nspec, nwave], ``<C>_MASK`` uint32 (tile-compressed as DESI writes it, else a plain
+    BZERO-scaled image), ``<C>_RESOLUTION`` float32 [nspec, 11, nwave]; SCORES.
+    """
+    rows = [_lamost_image_rows(path) for path in sources]
+    n_spectra = len(rows)
+    targetids = np.array(DESI_TARGETIDS[:n_spectra], dtype=np.int64)
+    primary = fits.PrimaryHDU()
+    if header:
+        for key, value in (
+            ("SURVEY", DESI_SURVEY), ("PROGRAM", DESI_PROGRAM), ("HPXNSIDE", 64),
+            ("HPXPIXEL", 38863), ("HPXNEST", True), ("SPGRP", "healpix"),
+        ):  # fmt: skip
+            primary.header[key] = value
+    fibermap = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("TARGETID", format="K", array=targetids),
+            fits.Column("COADD_FIBERSTATUS", format="J", array=np.zeros(n_spectra)),
+            fits.Column("TARGET_RA", format="D", array=150.0 + np.arange(n_spectra)),
+            fits.Column("TARGET_DEC", format="D", array=2.5 + np.arange(n_spectra)),
+            fits.Column("OBJTYPE", format="3A", array=["TGT"] * n_spectra),
+        ],
+        name="FIBERMAP",
+    )
+    exp_fibermap = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("TARGETID", format="K", array=np.repeat(targetids, 2)),
+            fits.Column("NIGHT", format="J", array=[20210514, 20210515] * n_spectra),
+            fits.Column("EXPID", format="J", array=np.arange(2 * n_spectra) + 88000),
+        ],
+        name="EXP_FIBERMAP",
+    )
+    hdus = [primary, fibermap, exp_fibermap]
+    for camera in DESI_GRIDS:
+        wave = desi_grid(camera)
+        flux = np.zeros((n_spectra, wave.size), np.float32)
+        ivar = np.zeros_like(flux)
+        mask = np.zeros(flux.shape, np.uint32)
+        for i, (f, v, w, m) in enumerate(rows):
+            inside = (wave >= w[0]) & (wave <= w[-1])
+            flux[i, inside] = np.interp(wave[inside], w, f)
+            ivar[i, inside] = np.interp(wave[inside], w, v)
+            mask[i, ~inside] = 1
+            bad = np.interp(wave, w, (m != 0).astype(float), left=0, right=0) > 0
+            mask[i, bad] |= np.uint32(2**31)  # a high bit: the unsigned storage matters
+            mask[i, DESI_MASKED_PIXELS] |= np.uint32(2**31)
+        hdus.append(fits.ImageHDU(wave, name=f"{camera}_WAVELENGTH"))
+        hdus[-1].header["BUNIT"] = "Angstrom"
+        hdus.append(fits.ImageHDU(flux, name=f"{camera}_FLUX"))
+        hdus[-1].header["BUNIT"] = "10**-17 erg/(s cm2 Angstrom)"
+        hdus.append(fits.ImageHDU(ivar, name=f"{camera}_IVAR"))
+        mask_hdu = fits.CompImageHDU if compress_mask else fits.ImageHDU
+        hdus.append(mask_hdu(mask, name=f"{camera}_MASK"))
+        resolution = np.zeros((n_spectra, 11, wave.size), np.float32)
+        resolution[:, 5, :] = 1.0
+        hdus.append(fits.ImageHDU(resolution, name=f"{camera}_RESOLUTION"))
+    hdus.append(
+        fits.BinTableHDU.from_columns(
+            [fits.Column("TARGETID", format="K", array=targetids)]
+            + [
+                fits.Column(f"MEDIAN_COADD_SNR_{camera}", format="E", array=[value] * n_spectra)
+                for camera, value in (("B", 2.0), ("R", DESI_SNR_R), ("Z", 3.0))
+            ],
+            name="SCORES",
+        )
+    )
+    fits.HDUList(hdus).writeto(out)
+    return out
+
+
 def write_float32_copy(out: pathlib.Path, source: pathlib.Path = DR2_FILE) -> pathlib.Path:
     """Write ``source`` (a float64 5xN LRS image) with its data cast to float32."""
     header, image = _primary_image(source)

@@ -24,7 +24,7 @@ META = SpectrumMeta(
 def test_layout_names_are_stable():
     assert set(LAYOUTS) == {
         "lamost-lrs-dr1", "lamost-lrs-image", "lamost-lrs-table", "lamost-mrs",
-        "ondrejov-image", "ondrejov-ssap",
+        "ondrejov-image", "ondrejov-ssap", "sdss-spec", "desi-coadd",
     }  # fmt: skip
     assert all(isinstance(text, str) and "\n" not in text for text in LAYOUTS.values())
 
