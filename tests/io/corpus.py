@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import io
 import pathlib
 
 import numpy as np
@@ -411,6 +412,43 @@ def _mrs_without_coadds(out: pathlib.Path) -> pathlib.Path:
     return out
 
 
+def edited_sdss(out: pathlib.Path, edit) -> pathlib.Path:
+    """Write the synthesised SDSS file with ``edit`` (a function of the HDU list) applied."""
+    write_sdss_spec(out.with_suffix(".src"))
+    with fits.open(out.with_suffix(".src")) as hdul:
+        hdus = edit([hdu.copy() for hdu in hdul])
+    fits.HDUList(hdus).writeto(out)
+    out.with_suffix(".src").unlink()
+    return out
+
+
+def sdss_nan_flux(hdus):
+    hdus[1].data["flux"][:] = np.nan
+    return hdus
+
+
+def sdss_without_loglam(hdus):
+    columns = [c for c in hdus[1].columns if c.name != "loglam"]
+    hdus[1] = fits.BinTableHDU.from_columns(columns, name="COADD")
+    return hdus
+
+
+def edited_desi(out: pathlib.Path, edit, sources=DESI_SOURCES[:1]) -> pathlib.Path:
+    """Write a synthesised DESI file with ``edit`` (a function of the HDU list) applied."""
+    write_desi_coadd(out.with_suffix(".src"), sources=sources)
+    with fits.open(out.with_suffix(".src")) as hdul:
+        hdus = edit([hdu.copy() for hdu in hdul])
+    fits.HDUList(hdus).writeto(out)
+    out.with_suffix(".src").unlink()
+    return out
+
+
+def desi_short_ivar(hdus):
+    index = next(i for i, hdu in enumerate(hdus) if hdu.name == "R_IVAR")
+    hdus[index] = fits.ImageHDU(hdus[index].data[:, :100], name="R_IVAR")
+    return hdus
+
+
 def build_broken_corpus(directory: pathlib.Path) -> list[BrokenCase]:
     """Write the broken-file corpus into ``directory``.
 
@@ -482,5 +520,26 @@ def build_broken_corpus(directory: pathlib.Path) -> list[BrokenCase]:
         "ondrejov-no-wcs.fits",
         errors.BadWavelengthError,
         writer=lambda p: _modified_image(p, ONDREJOV_FILE, _ondrejov_without_wcs),
+    )
+    # SDSS and DESI files written from the data models, broken the same ways.
+    sdss = io.BytesIO()
+    write_sdss_spec(sdss)
+    sdss = sdss.getvalue()
+    add("truncated-sdss.fits", errors.TruncatedFileError, sdss[: len(sdss) // 2])
+    add(
+        "sdss-nan-flux.fits",
+        errors.AllNaNError,
+        writer=lambda p: edited_sdss(p, sdss_nan_flux),
+    )
+    add(
+        "sdss-no-loglam.fits",
+        errors.BadWavelengthError,
+        writer=lambda p: edited_sdss(p, sdss_without_loglam),
+    )
+    add("desi-three-spectra.fits", errors.MultiSpectrumError, writer=write_desi_coadd)
+    add(
+        "desi-short-ivar.fits",
+        errors.WrongShapeError,
+        writer=lambda p: edited_desi(p, desi_short_ivar),
     )
     return cases

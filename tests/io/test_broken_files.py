@@ -28,6 +28,7 @@ def test_corpus_covers_every_error_type(broken_corpus):
         errors.AllNaNError,
         errors.WrongShapeError,
         errors.BadWavelengthError,
+        errors.MultiSpectrumError,
     }
 
 

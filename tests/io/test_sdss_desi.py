@@ -29,6 +29,11 @@ from tests.io.corpus import (
     SDSS_SUBCLASS,
     SDSS_Z,
     desi_grid,
+    desi_short_ivar,
+    edited_desi,
+    edited_sdss,
+    sdss_nan_flux,
+    sdss_without_loglam,
     write_desi_coadd,
     write_gzip_copy,
     write_sdss_spec,
@@ -192,23 +197,7 @@ def test_desi_reads_as_astropy_reads_it(desi_file, tmp_path):
 
 
 def _edit_sdss(tmp_path, edit):
-    path = write_sdss_spec(tmp_path / "spec.fits")
-    with fits.open(path) as hdul:
-        hdus = edit([hdu.copy() for hdu in hdul])
-    out = tmp_path / "edited.fits"
-    fits.HDUList(hdus).writeto(out)
-    return out
-
-
-def _sdss_without_loglam(hdus):
-    columns = [c for c in hdus[1].columns if c.name != "loglam"]
-    hdus[1] = fits.BinTableHDU.from_columns(columns, name="COADD")
-    return hdus
-
-
-def _sdss_nan_flux(hdus):
-    hdus[1].data["flux"][:] = np.nan
-    return hdus
+    return edited_sdss(tmp_path / "edited.fits", edit)
 
 
 def _sdss_shuffled_loglam(hdus):
@@ -224,8 +213,8 @@ def _sdss_no_rows(hdus):
 @pytest.mark.parametrize(
     ("edit", "error"),
     [
-        (_sdss_without_loglam, errors.BadWavelengthError),
-        (_sdss_nan_flux, errors.AllNaNError),
+        (sdss_without_loglam, errors.BadWavelengthError),
+        (sdss_nan_flux, errors.AllNaNError),
         (_sdss_shuffled_loglam, errors.BadWavelengthError),
         (_sdss_no_rows, errors.NoFluxError),
     ],
@@ -247,18 +236,8 @@ def test_truncated_sdss_and_desi_files(tmp_path, desi_file):
             read_spectrum(data)
 
 
-def _edit_desi(tmp_path, desi_file, edit):
-    with fits.open(desi_file) as hdul:
-        hdus = edit([hdu.copy() for hdu in hdul])
-    out = tmp_path / "edited.fits"
-    fits.HDUList(hdus).writeto(out)
-    return out
-
-
-def _desi_short_ivar(hdus):
-    index = next(i for i, h in enumerate(hdus) if h.name == "R_IVAR")
-    hdus[index] = fits.ImageHDU(hdus[index].data[:, :100], name="R_IVAR")
-    return hdus
+def _edit_desi(tmp_path, edit):
+    return edited_desi(tmp_path / "edited.fits", edit, sources=DESI_SOURCES)
 
 
 def _desi_short_fibermap(hdus):
@@ -281,14 +260,14 @@ def _desi_nan_flux(hdus):
 @pytest.mark.parametrize(
     ("edit", "error"),
     [
-        (_desi_short_ivar, errors.WrongShapeError),
+        (desi_short_ivar, errors.WrongShapeError),
         (_desi_short_fibermap, errors.WrongShapeError),
         (_desi_empty_flux, errors.NoFluxError),
         (_desi_nan_flux, errors.AllNaNError),
     ],
 )
-def test_broken_desi_files_raise_typed_errors(tmp_path, desi_file, edit, error):
-    path = _edit_desi(tmp_path, desi_file, edit)
+def test_broken_desi_files_raise_typed_errors(tmp_path, edit, error):
+    path = _edit_desi(tmp_path, edit)
     with pytest.raises(error) as caught:
         read_spectrum(path, desi_targetid=DESI_TARGETIDS[0])
     assert "\n" not in str(caught.value)
