@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "candidates": "candidates_cmd",
     "label": "label_cmd",
     "compile": "compile_cmd",
+    "split-desi": "split_desi_cmd",
 }
 
 

@@ -376,3 +376,35 @@ def test_component_exec_properties_are_a_stable_cache_key(tmp_path):
 def test_component_rejects_bad_parameters(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         SpectraIngest(**kwargs)
+
+
+def test_sdss_and_desi_files_are_ingested(tmp_path):
+    from activespec.io.desi import split_desi_file
+    from tests.io.corpus import write_desi_coadd, write_gzip_copy, write_sdss_spec
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sdss = write_sdss_spec(tmp_path / "spec-7512-56777-0396.fits")
+    write_gzip_copy(folder / "spec-7512-56777-0396.fits.gz", sdss)
+    coadd = write_desi_coadd(folder / "coadd-main-dark-38863.fits")
+    singles = split_desi_file(coadd, folder)
+    params = _params(file_patterns=[str(folder / "*.fits*")], degrade_resolution=True)
+    examples, rejections = _run(str(tmp_path / "out"), params)
+
+    parsed = _read_split(examples, "pool")
+    expected = {s.meta.spectrum_id: s for s in map(read_spectrum, (sdss, *singles))}
+    assert set(parsed) == set(expected)
+    assert set(expected) == {"sdss-7512-56777-0396"} | {
+        f"desi-main-dark-{path.stem.rsplit('-', 1)[1]}" for path in singles
+    }
+    for spectrum_id, spectrum in expected.items():
+        row = parsed[spectrum_id]
+        assert row[features.SURVEY] == spectrum.meta.survey
+        assert row[features.LAYOUT] == spectrum.meta.layout
+        degraded = preprocess(spectrum, PreprocessConfig(), degrade=True)
+        np.testing.assert_allclose(row[features.FLUX], degraded, atol=1e-6)
+    # The coadd of three spectra is one rejection; its split-off spectra are ingested.
+    rows = _rejected_rows(rejections)
+    assert {name: row["code"] for name, row in rows.items()} == {
+        "coadd-main-dark-38863.fits": "multi-spectrum"
+    }

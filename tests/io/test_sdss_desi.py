@@ -292,3 +292,14 @@ def test_inspect_prints_sdss_and_desi(tmp_path, desi_file, capsys):
     assert main(["inspect", *paths[:3]]) == 0
     table = capsys.readouterr().out
     assert "sdss-spec" in table and "desi-coadd" in table and "STAR/A0" in table
+
+
+def test_split_desi_command(tmp_path, desi_file, capsys):
+    out = tmp_path / "split"
+    assert main(["split-desi", str(desi_file), "--out", str(out)]) == 0
+    assert "3 spectra written" in capsys.readouterr().out
+    assert main(["inspect", str(out)]) == 0
+    assert "3 file(s), 3 ok, 0 failed" in capsys.readouterr().out
+    sdss = write_sdss_spec(tmp_path / "spec.fits")
+    assert main(["split-desi", str(sdss), "--out", str(out)]) == 2
+    assert "not a DESI coadd" in capsys.readouterr().err
