@@ -13,7 +13,7 @@ DEMO_DIR ?= demo
 PYTEST_PARALLEL ?= -n 2 --dist loadfile --max-worker-restart=0
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-fast demo lock lint format bench clean
+.PHONY: venv test test-fast demo lock lint format bench dachs clean
 
 venv:
 	@VENV=$(VENV) tools/bootstrap-venv
@@ -47,6 +47,12 @@ format: venv
 ## bench: the benchmark suite (see BENCHMARKS.md)
 bench: venv
 	$(PY) -m bench
+
+## dachs: a local GAVO DaCHS serving tests/data/real over SSAP/DataLink and known objects
+## over TAP on 127.0.0.1:$(DACHS_PORT), until Ctrl-C (installs gavodachs2-server as root)
+DACHS_PORT ?= 8080
+dachs: venv
+	$(PY) -m activespec.vo.dachs serve --port $(DACHS_PORT)
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache build *.egg-info
