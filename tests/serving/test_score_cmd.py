@@ -143,3 +143,28 @@ def test_batch_size_must_be_positive(capsys, serving_base, real_paths):
         main(["score", "--model", str(serving_base), "--batch-size", "0", real_paths[0]])
     assert exit_info.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_sdss_and_desi_files_are_scored(capsys, serving_base, tmp_path):
+    from activespec.io.desi import split_desi_file
+    from tests.io.corpus import write_desi_coadd, write_gzip_copy, write_sdss_spec
+
+    sdss = write_sdss_spec(tmp_path / "spec-7512-56777-0396.fits")
+    packed = write_gzip_copy(tmp_path / "spec-7512-56777-0396.fits.gz", sdss)
+    coadd = write_desi_coadd(tmp_path / "coadd-main-dark-38863.fits")
+    single = split_desi_file(coadd, tmp_path / "split")[0]
+    files = [str(p) for p in (sdss, packed, single, coadd)]
+
+    status, out, _ = _score(capsys, serving_base, files, "--json")
+    assert status == 1  # the coadd of three spectra
+    records = _json_records(out)
+    assert [r["ok"] for r in records] == [True, True, True, False]
+    assert records[0]["spectrum_id"] == records[1]["spectrum_id"] == "sdss-7512-56777-0396"
+    assert records[2]["spectrum_id"].startswith("desi-main-dark-")
+    assert records[3]["error_code"] == "multi-spectrum"
+    # SDSS (R 2,000) and DESI (R 3,600) are sharper than the model (R 1,800).
+    assert records[0]["degraded"] and records[2]["degraded"]
+    model = serving.load_model_dir(str(serving_base))
+    expected = _expected_probabilities(model, files[:3], PreprocessConfig())
+    for record, row in zip(records[:3], expected, strict=True):
+        np.testing.assert_allclose(list(record["probabilities"].values()), row, atol=1e-6)
