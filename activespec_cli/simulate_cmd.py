@@ -45,6 +45,12 @@ def register(subparsers) -> None:
         metavar="P",
         help="share of labelled spectra given a wrong label in labels.csv (default 0)",
     )
+    parser.add_argument(
+        "--pool-survey",
+        choices=("lamost", "sdss"),
+        default="lamost",
+        help="write the pool as LAMOST LRS files (default) or as SDSS spec-lite files",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         emission_fraction=args.emission_fraction,
         label_noise=args.label_noise,
         progress=not args.no_progress,
+        pool_survey=args.pool_survey,
     )
     out = Path(summary["out_dir"])
     total = summary["n_labelled"] + summary["n_pool"]

@@ -140,7 +140,8 @@ def bintable_cards(columns, n_rows: int) -> list[str]:
     Parameters
     ----------
     columns : list of (name, dtype, repeat, unit)
-        Column name, NumPy dtype, number of elements per cell and unit (or None).
+        Column name, NumPy dtype (``"S<n>"`` for text), number of elements per cell and
+        unit (or None).
     n_rows : int
 
     Returns
@@ -159,9 +160,14 @@ def bintable_cards(columns, n_rows: int) -> list[str]:
         card("TFIELDS", len(columns), "number of table fields"),
     ]
     for i, (name, dtype, repeat, unit) in enumerate(columns, start=1):
-        code = _TFORM[np.dtype(dtype).newbyteorder(">")]
+        dtype = np.dtype(dtype)
+        if dtype.kind == "S":  # text: one string of itemsize characters per cell
+            tform = f"{dtype.itemsize * repeat}A"
+        else:
+            code = _TFORM[dtype.newbyteorder(">")]
+            tform = f"{repeat}{code}" if repeat != 1 else code
         cards.append(card(f"TTYPE{i}", name))
-        cards.append(card(f"TFORM{i}", f"{repeat}{code}" if repeat != 1 else code))
+        cards.append(card(f"TFORM{i}", tform))
         if unit:
             cards.append(card(f"TUNIT{i}", unit))
     return cards

@@ -15,6 +15,11 @@ layout                 structure
 ``ondrejov-ssap``      empty primary HDU; HDU 1 binary table with columns ``spectral``
                        (air Å, ``>f8``) and ``flux`` (normalised, ``>f4``); OBJECT, RA,
                        DEC (deg) and DS_IDPUB in both headers
+``sdss-spec``          SDSS ``spec-lite``: primary header (PLATEID, MJD, FIBERID, PLUG_RA,
+                       PLUG_DEC, boresight RA/DEC); HDU 1 ``COADD`` one row per pixel
+                       (flux, loglam, ivar, and_mask, or_mask, wdisp, sky, model); HDU 2
+                       ``SPALL`` one row (PLATE, MJD, FIBERID, PLUG_RA, PLUG_DEC, CLASS,
+                       SUBCLASS, Z, SN_MEDIAN, SN_MEDIAN_ALL)
 =====================  =====================================================================
 
 The LAMOST header templates reproduce the keyword order and comments of the real
@@ -523,3 +528,85 @@ def write_ondrejov_ssap(path: str | os.PathLike, wave_air, flux, values: dict) -
     rows["spectral"] = wave_air
     rows["flux"] = flux
     return write_file(path, [(header_bytes(primary), b""), (header_bytes(table), rows.tobytes())])
+
+
+#: SDSS fluxes are in 1e-17 erg/s/cm²/Å: the simulated LAMOST-like counts times this.
+SDSS_FLUX_SCALE = 0.01
+
+
+def write_sdss_spec(
+    path: str | os.PathLike, wave, flux, ivar, andmask, ormask, values: dict, gzipped: bool
+) -> int:
+    """Write one spectrum as an SDSS ``spec-lite`` file (see the module docstring).
+
+    Parameters
+    ----------
+    path : path-like
+    wave, flux, ivar, andmask, ormask : ndarray
+        Vacuum wavelengths (log-linear), flux and inverse variance in the simulated
+        LAMOST-like units (scaled here by :data:`SDSS_FLUX_SCALE`), and the masks.
+    values : dict
+        PLATE, MJD, FIBERID, PLUG_RA, PLUG_DEC, RA, DEC (boresight), CLASS, SUBCLASS, Z,
+        SN_MEDIAN (five bands u-z), SN_MEDIAN_ALL.
+    gzipped : bool
+
+    Returns
+    -------
+    int
+        Bytes written.
+    """
+    primary = [
+        card("SIMPLE", True, "conforms to FITS standard"),
+        card("BITPIX", 8, "array data type"),
+        card("NAXIS", 0, "number of array dimensions"),
+        card("EXTEND", True),
+        card("TELESCOP", "SDSS 2.5-M", "Sloan Digital Sky Survey"),
+        card("PLATEID", values["PLATE"], "Current plate"),
+        card("MJD", values["MJD"], "MJD of observation"),
+        card("FIBERID", values["FIBERID"], "Fiber number"),
+        card("RA", values["RA"], "RA of telescope boresight (deg)"),
+        card("DEC", values["DEC"], "DEC of telescope boresight (deg)"),
+        card("PLUG_RA", values["PLUG_RA"], "RA of the fiber (deg)"),
+        card("PLUG_DEC", values["PLUG_DEC"], "DEC of the fiber (deg)"),
+        card("RUN2D", "v5_13_2", "Spectroscopic 2D reduction (extraction) name"),
+    ]
+    n = len(wave)
+    coadd_columns = [
+        ("flux", ">f4", 1, None), ("loglam", ">f4", 1, None), ("ivar", ">f4", 1, None),
+        ("and_mask", ">i4", 1, None), ("or_mask", ">i4", 1, None), ("wdisp", ">f4", 1, None),
+        ("sky", ">f4", 1, None), ("model", ">f4", 1, None),
+    ]  # fmt: skip
+    rows = np.zeros(n, dtype=[(name, dtype) for name, dtype, _, _ in coadd_columns])
+    rows["flux"] = np.asarray(flux) * SDSS_FLUX_SCALE
+    rows["loglam"] = np.log10(np.asarray(wave, dtype=np.float64))
+    rows["ivar"] = np.asarray(ivar) / SDSS_FLUX_SCALE**2
+    rows["and_mask"], rows["or_mask"] = andmask, ormask
+    rows["wdisp"] = 1.0
+    rows["model"] = rows["flux"]
+    coadd = bintable_cards(coadd_columns, n) + [card("EXTNAME", "COADD", "Coadded spectrum")]
+    spall_columns = [
+        ("PLATE", ">i4", 1, None), ("MJD", ">i4", 1, None), ("FIBERID", ">i4", 1, None),
+        ("PLUG_RA", ">f8", 1, None), ("PLUG_DEC", ">f8", 1, None), ("CLASS", "S6", 1, None),
+        ("SUBCLASS", "S21", 1, None), ("Z", ">f4", 1, None), ("SN_MEDIAN", ">f4", 5, None),
+        ("SN_MEDIAN_ALL", ">f4", 1, None),
+    ]  # fmt: skip
+    spall_dtype = [
+        (name, dtype, (repeat,)) if repeat > 1 else (name, dtype)
+        for name, dtype, repeat, _ in spall_columns
+    ]
+    spall = np.zeros(1, dtype=spall_dtype)
+    for name, dtype, _, _ in spall_columns:
+        value = values[name]
+        if isinstance(value, str):  # blank-padded, as IDL's mwrfits writes text
+            value = value.ljust(np.dtype(dtype).itemsize).encode("ascii")
+        spall[name] = value
+    meta = bintable_cards(spall_columns, 1) + [card("EXTNAME", "SPALL", "spAll row")]
+    return write_file(
+        path,
+        [
+            (header_bytes(primary), b""),
+            (header_bytes(coadd), rows.tobytes()),
+            (header_bytes(meta), spall.tobytes()),
+        ],
+        GZIP_LEVEL if gzipped else None,
+    )

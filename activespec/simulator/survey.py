@@ -11,7 +11,8 @@ Layout written by :func:`simulate_survey`::
       truth/labelled_truth.csv    the same for the labelled set, plus observed_label,flipped
       truth/README.txt            who may read the truth
 
-``spectrum_id`` is the identifier the readers derive: ``str(OBSID)`` for LAMOST, the
+``spectrum_id`` is the identifier the readers derive: ``str(OBSID)`` for LAMOST
+(``sdss-PLATE-MJD-FIBERID`` for an SDSS-like pool, ``pool_survey="sdss"``), the
 publisher DID (``DS_IDPUB``) for Ondřejov SSAP tables and the file stem for raw
 Ondřejov frames. ``file`` is the file name inside ``labelled/`` or ``pool/``.
 
@@ -59,6 +60,13 @@ STREAM_LABELLED, STREAM_POOL, STREAM_ASSIGN = 1, 2, 3
 POOL_LAYOUT_SHARES = {"lamost-dr2-image": 0.25, "lamost-dr7-image": 0.35, "lamost-dr9-table": 0.40}
 POOL_GZIP_FRACTION = 0.30
 LABELLED_LAYOUT_SHARES = {"ondrejov-raw": 0.5, "ondrejov-ssap": 0.5}
+#: Pool surveys: ``"lamost"`` (the LAMOST LRS layouts of :data:`POOL_LAYOUT_SHARES`) or
+#: ``"sdss"`` (LAMOST-like LRS spectra, R≈1,800 on a log-linear grid like SDSS's, written
+#: as SDSS spec-lite files).
+POOL_SURVEYS = ("lamost", "sdss")
+SDSS_POOL_LAYOUT = "sdss-spec"
+#: Plate numbers of the SDSS-like pool start here (BOSS plates are 3xxx-1xxxx).
+SDSS_FIRST_PLATE = 3000
 #: Median and log-normal width of the LAMOST r-band S/N per subtype ("*" = default).
 POOL_SNR = {
     "*": (35.0, 1.0),
@@ -223,6 +231,40 @@ def _lamost_values(plate, slot, source, obs, ra, dec, x, y, layout, filename, rn
     return values
 
 
+def _sdss_values(plate, slot, source, obs, ra, dec, rng) -> dict:
+    """SPALL row and header values of an SDSS-like pool spectrum on a LAMOST-like plate."""
+    unknown = source.lamost_class == "Unknown"
+    z_err = abs(rng.normal(0.0, 3e-4 / max(obs.snr, 1.0))) + 1e-6
+    sdss_class = {"Unknown": "", "GALAXY": "GALAXY", "QSO": "QSO"}.get(source.lamost_class)
+    band_snr = [round(float(obs.band_snr[band]), 2) for band in "ugriz"]
+    return {
+        "PLATE": SDSS_FIRST_PLATE + plate.number,
+        "MJD": plate.lmjd,
+        "FIBERID": catalog.FIBRES_PER_SPECTROGRAPH * (slot.spid - 1) + slot.fiberid,
+        "PLUG_RA": round(ra, 6),
+        "PLUG_DEC": round(dec, 6),
+        "RA": plate.ra,
+        "DEC": plate.dec,
+        "CLASS": "STAR" if sdss_class is None else sdss_class,
+        "SUBCLASS": "" if unknown else str(source.lamost_subclass or ""),
+        "Z": 0.0 if unknown else float(source.redshift + rng.normal(0.0, z_err)),
+        "SN_MEDIAN": band_snr,
+        "SN_MEDIAN_ALL": float(np.median(band_snr)),
+    }
+
+
+def _simulate_sdss_pool_spectrum(rng, slot, plate, ra, dec, source, snr, gzipped, out_dir):
+    obs = instruments.observe_lamost(source, snr, rng)
+    values = _sdss_values(plate, slot, source, obs, ra, dec, rng)
+    stem = f"spec-{values['PLATE']:04d}-{values['MJD']}-{values['FIBERID']:04d}"
+    filename = f"{stem}.fits.gz" if gzipped else f"{stem}.fits"
+    fits_writers.write_sdss_spec(
+        Path(out_dir) / filename,
+        obs.wave, obs.flux, obs.ivar, obs.andmask, obs.ormask, values, gzipped,
+    )  # fmt: skip
+    return obs, values, filename, stem.replace("spec-", "sdss-", 1)
+
+
 def _simulate_pool_spectrum(seed, index, subtype, layout, gzipped, out_dir) -> dict:
     rng = _rng(seed, STREAM_POOL, index)
     slot = catalog.lamost_slot(index)
@@ -230,6 +272,22 @@ def _simulate_pool_spectrum(seed, index, subtype, layout, gzipped, out_dir) -> d
     ra, dec, x, y = catalog.lamost_position(plate, slot.spid, rng)
     source = population.draw_source(subtype, rng)
     snr = pool_snr(subtype, rng)
+    if layout == SDSS_POOL_LAYOUT:
+        obs, values, filename, spectrum_id = _simulate_sdss_pool_spectrum(
+            rng, slot, plate, ra, dec, source, snr, gzipped, out_dir
+        )
+        return {
+            "spectrum_id": spectrum_id,
+            "file": filename,
+            "label": SUBTYPE_CLASS[subtype],
+            "subtype": subtype,
+            "snr": f"{values['SN_MEDIAN'][2]:.2f}",
+            "ra": f"{values['PLUG_RA']:.6f}",
+            "dec": f"{values['PLUG_DEC']:.6f}",
+            "layout": layout,
+            "halpha_ew": f"{obs.halpha_ew:.3f}",
+            "redshift": f"{source.redshift:.6g}",
+        }
     short = layout == "lamost-dr2-image" and rng.random() < 0.2  # some DR2 plans have 3899 px
     obs = instruments.observe_lamost(
         source,
@@ -429,7 +487,12 @@ class SurveyPlan:
 
 
 def plan_survey(
-    n_labelled: int, n_pool: int, *, seed: int = 0, emission_fraction: float = 0.02
+    n_labelled: int,
+    n_pool: int,
+    *,
+    seed: int = 0,
+    emission_fraction: float = 0.02,
+    pool_survey: str = "lamost",
 ) -> SurveyPlan:
     """Assign subtype, layout and compression to every spectrum (exact quotas, shuffled).
 
@@ -438,11 +501,12 @@ def plan_survey(
     emission + double-peak (split :data:`population.POOL_RARE_SPLIT`). Within each
     class subtypes follow :data:`population.LABELLED_MIX` / :data:`population.POOL_MIX`.
     Counts are exact (largest remainder), so the pool's rare fraction equals
-    ``emission_fraction`` up to rounding.
+    ``emission_fraction`` up to rounding. With ``pool_survey="sdss"`` every pool spectrum
+    is written as an SDSS spec-lite file (the draws stay those of the LAMOST pool).
     """
     assign = _rng(seed, STREAM_ASSIGN, 0)
     rare = {k: v * emission_fraction for k, v in population.POOL_RARE_SPLIT.items()}
-    return SurveyPlan(
+    plan = SurveyPlan(
         labelled_subtypes=_assign(
             n_labelled, population.LABELLED_CLASS_SHARES, population.LABELLED_MIX, assign
         ),
@@ -454,6 +518,9 @@ def plan_survey(
         pool_layouts=_assign_layouts(n_pool, POOL_LAYOUT_SHARES, assign),
         pool_gzip=_assign_flags(n_pool, POOL_GZIP_FRACTION, assign),
     )
+    if pool_survey == "sdss":
+        plan.pool_layouts = [SDSS_POOL_LAYOUT] * n_pool
+    return plan
 
 
 def is_simulation_dir(path: str | os.PathLike) -> bool:
@@ -481,7 +548,11 @@ def _prepare_output(out: Path) -> None:
         (out / name).mkdir(parents=True, exist_ok=True)
 
 
-def _validate(n_labelled, n_pool, seed, workers, emission_fraction, label_noise) -> None:
+def _validate(
+    n_labelled, n_pool, seed, workers, emission_fraction, label_noise, pool_survey="lamost"
+) -> None:
+    if pool_survey not in POOL_SURVEYS:
+        raise ConfigError(f"pool_survey must be one of {POOL_SURVEYS}, got {pool_survey!r}")
     for name, value in (("n_labelled", n_labelled), ("n_pool", n_pool)):
         if not isinstance(value, (int, np.integer)) or value < 0:
             raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
@@ -571,6 +642,7 @@ def simulate_survey(
     emission_fraction: float = 0.02,
     label_noise: float = 0.0,
     progress: bool = True,
+    pool_survey: str = "lamost",
 ) -> dict:
     """Simulate a labelled Ondřejov set and a LAMOST pool with ground truth on disk.
 
@@ -594,6 +666,9 @@ def simulate_survey(
         Share of labelled spectra whose label in ``labels.csv`` is wrong.
     progress : bool, optional
         Show a progress bar on stderr (only when it is a terminal).
+    pool_survey : {"lamost", "sdss"}, optional
+        Write the pool as LAMOST LRS files (default) or as SDSS spec-lite files
+        (identifiers ``sdss-PLATE-MJD-FIBERID``; see :data:`POOL_SURVEYS`).
 
     Returns
     -------
@@ -606,7 +681,7 @@ def simulate_survey(
     activespec.errors.ConfigError
         For invalid arguments or an output directory holding other data.
     """
-    _validate(n_labelled, n_pool, seed, workers, emission_fraction, label_noise)
+    _validate(n_labelled, n_pool, seed, workers, emission_fraction, label_noise, pool_survey)
     n_labelled, n_pool, seed = int(n_labelled), int(n_pool), int(seed)
     workers = int(workers) if workers else (len(os.sched_getaffinity(0)) or 1)
     out = Path(out_dir)
@@ -621,10 +696,18 @@ def simulate_survey(
         "emission_fraction": emission_fraction,
         "label_noise": label_noise,
     }
+    if pool_survey != "lamost":  # survey.json of LAMOST pools stays as it was
+        settings["pool_survey"] = pool_survey
     (out / "survey.json").write_text(json.dumps({**settings, "status": "running"}, indent=2))
     started = time.perf_counter()
 
-    plan = plan_survey(n_labelled, n_pool, seed=seed, emission_fraction=emission_fraction)
+    plan = plan_survey(
+        n_labelled,
+        n_pool,
+        seed=seed,
+        emission_fraction=emission_fraction,
+        pool_survey=pool_survey,
+    )
     tasks = []
     for start, stop in _chunks(n_labelled, workers):
         tasks.append(
