@@ -1,4 +1,4 @@
-"""FITS readers for LAMOST and Ondřejov spectra.
+"""FITS readers for LAMOST, Ondřejov, SDSS and DESI spectra.
 
 :func:`read_spectrum` reads any supported layout (plain or gzip-compressed; see
 :data:`LAYOUTS`) into an :class:`activespec.spectrum.Spectrum` or raises a typed

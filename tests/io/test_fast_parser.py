@@ -14,14 +14,17 @@ from activespec.io.fastfits import UnsupportedByFastPath, parse_fits_fast, parse
 from activespec.io.opening import gunzip_if_needed, read_source_bytes
 from activespec.preprocessing import preprocess
 from tests.io.corpus import (
+    DESI_SOURCES,
     DR7_FILE,
     MRS_FILE,
     ONDREJOV_FILE,
     REAL_DIR,
+    write_desi_coadd,
     write_dr9_table,
     write_enormous_header,
     write_float32_copy,
     write_gzip_copy,
+    write_sdss_spec,
     write_ssap_table,
 )
 
@@ -98,12 +101,28 @@ def test_both_mrs_arms_read_as_astropy_reads_them():
         pytest.param(write_float32_copy, id="float32-image"),
         pytest.param(lambda out: write_gzip_copy(out, ONDREJOV_FILE), id="gzip-ondrejov"),
         pytest.param(lambda out: write_enormous_header(out, n_cards=500), id="large-header"),
+        pytest.param(write_sdss_spec, id="sdss-spec-lite"),
+        pytest.param(lambda out: write_sdss_spec(out, lite=False), id="sdss-spec"),
+        pytest.param(lambda out: write_sdss_spec(out, metadata="SPECOBJ"), id="sdss-specobj"),
+        pytest.param(lambda out: write_sdss_spec(out, metadata=None), id="sdss-no-metadata"),
+        pytest.param(
+            lambda out: write_gzip_copy(out, write_sdss_spec(out.with_suffix(".src"))),
+            id="sdss-gzip",
+        ),
     ],
 )
 def test_synthesised_layouts_read_as_astropy_reads_them(tmp_path, write):
     path = write(tmp_path / "spectrum.fits")
     assert_reads_like_astropy(path)
     assert fast_parser_covers(path)
+
+
+def test_desi_files_are_left_to_astropy_and_read_as_it_reads_them(tmp_path):
+    # DESI masks are tile-compressed images (a heap): outside the fast subset.
+    path = write_desi_coadd(tmp_path / "coadd.fits", sources=DESI_SOURCES[:1])
+    assert not fast_parser_covers(path)
+    assert_reads_like_astropy(path)
+    assert not isinstance(_reading(path, "fast"), str)
 
 
 def test_broken_files_give_astropys_error(broken_corpus):

@@ -106,13 +106,6 @@ def test_sdss_preprocesses(tmp_path):
     assert vector.shape == (140,) and np.isfinite(vector).all()
 
 
-@pytest.mark.parametrize(("lite", "metadata"), [(True, "SPALL"), (False, "SPECOBJ"), (True, None)])
-def test_sdss_reads_as_astropy_reads_it_on_the_fast_path(tmp_path, lite, metadata):
-    path = write_sdss_spec(tmp_path / "spec.fits", lite=lite, metadata=metadata)
-    assert fast_parser_covers(path)
-    assert_reads_like_astropy(path)
-
-
 # --- DESI ----------------------------------------------------------------------------
 
 
