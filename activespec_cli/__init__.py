@@ -18,6 +18,7 @@ from activespec.errors import ActivespecError
 #: sub-command name -> module (relative to this package) that registers it.
 COMMANDS: dict[str, str] = {
     "inspect": "inspect_cmd",
+    "fetch": "fetch_cmd",
     "simulate": "simulate_cmd",
     "round": "round_cmd",
     "score": "score_cmd",

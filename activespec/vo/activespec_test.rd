@@ -91,7 +91,7 @@ flux per spectrum, for the DataLink's derived spectra) and known.csv, then runs
 	<!-- The spectrum itself as a Spectral Data Model table, for the DataLink. -->
 	<table id="instance" onDisk="False">
 		<mixin ssaTable="spectra"
-			spectralDescription="Wavelength (as in the original file: air for Ondrejov, vacuum for LAMOST)"
+			spectralDescription="Wavelength in air (LAMOST's vacuum wavelengths converted)"
 			fluxDescription="Flux as in the original file"
 			>//ssap#sdm-instance</mixin>
 	</table>
@@ -130,8 +130,10 @@ flux per spectrum, for the DataLink's derived spectra) and known.csv, then runs
 			<dataFunction procDef="//soda#sdm_genData">
 				<bind name="builder">"\rdId#build_sdm"</bind>
 			</dataFunction>
-			<!-- FLUXCALIB: RELATIVE (maximum 1), NORMALIZED (divided by a running
-			median, a continuum estimate) or UNCALIBRATED (as published) -->
+			<FEED source="//soda#sdm_cutout"/>
+			<!-- after the cut-out, FLUXCALIB: RELATIVE (maximum 1 within it), NORMALIZED
+			(divided by a running median, a continuum estimate) or UNCALIBRATED (as
+			published) -->
 			<metaMaker>
 				<code>
 					yield MS(InputKey, name="FLUXCALIB", type="text",
@@ -153,6 +155,8 @@ flux per spectrum, for the DataLink's derived spectra) and known.csv, then runs
 					if calib not in ("RELATIVE", "NORMALIZED"):
 						return
 					table = descriptor.data.getPrimaryTable()
+					if not table.rows:
+						return
 					flux = numpy.array([r["flux"] for r in table.rows], dtype=float)
 					if calib == "RELATIVE":
 						scale = numpy.nanmax(numpy.abs(flux)) or 1.0
@@ -170,7 +174,6 @@ flux per spectrum, for the DataLink's derived spectra) and known.csv, then runs
 					table.setParam("ssa_fluxcalib", calib)
 				</code>
 			</dataFunction>
-			<FEED source="//soda#sdm_cutout"/>
 			<FEED source="//soda#sdm_format"/>
 		</datalinkCore>
 	</service>

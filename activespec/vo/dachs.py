@@ -421,12 +421,21 @@ _FITS_ENDINGS = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
 
 
 def _write_sdm_sidecar(path: pathlib.Path, spectrum) -> None:
-    """Wavelength and flux of the good pixels, the DataLink's derived spectrum."""
+    """Wavelength (in air) and flux of the good pixels: the DataLink's derived spectrum.
+
+    Derived spectra are served in air wavelengths, as the Ondřejov archive serves its
+    own (the readers take an SSAP table's wavelengths as air).
+    """
     import numpy as np
+
+    from activespec.preprocessing.wavelength import vacuum_to_air
 
     path.parent.mkdir(parents=True, exist_ok=True)
     good = ~spectrum.mask & np.isfinite(spectrum.flux)
-    np.savetxt(path, np.column_stack([spectrum.wave[good], spectrum.flux[good]]), fmt="%.8g")
+    wave = spectrum.wave[good]
+    if spectrum.medium == "vacuum":
+        wave = vacuum_to_air(wave)
+    np.savetxt(path, np.column_stack([wave, spectrum.flux[good]]), fmt="%.9g")
 
 
 def _write_csv(path: pathlib.Path, rows: list[dict]) -> None:

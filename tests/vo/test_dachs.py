@@ -43,3 +43,114 @@ def test_tap_serves_the_known_objects(dachs):
         .to_table()
     )
     assert sorted(table["name"]) == sorted(k.name for k in dachs.known)
+
+
+# activespec fetch ssap -----------------------------------------------------------------
+CLASSES = ("absorption", "emission", "double-peak")
+
+
+def _labels_file(tmp_path, dachs, every=2):
+    """An ``id,label`` CSV for every ``every``-th published spectrum, plus an unknown id."""
+    labelled = {s.pubdid: CLASSES[i % 3] for i, s in enumerate(dachs.spectra[::every])}
+    path = tmp_path / "ids_labels.csv"
+    lines = ["id,label", *(f"{k},{v}" for k, v in labelled.items()), "ivo://nowhere/x,emission"]
+    path.write_text("\n".join(lines) + "\n")
+    return path, labelled
+
+
+def _fetch(capsys, *args):
+    from activespec_cli import main
+
+    status = main(["fetch", "ssap", *args, "--no-progress"])
+    return status, capsys.readouterr().out
+
+
+def _csv(path):
+    import csv
+
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_fetch_ssap_gets_every_spectrum_readable_and_resumes(dachs, tmp_path, capsys):
+    from activespec.io import read_spectrum
+    from activespec.vo.download import file_sha256
+
+    out = tmp_path / "labelled"
+    status, text = _fetch(capsys, "--service", dachs.ssap_url, "--out", str(out))
+    assert status == 0, text
+    rows = _csv(out / "manifest.csv")
+    assert sorted(r["identifier"] for r in rows) == sorted(s.pubdid for s in dachs.spectra)
+    published = {s.pubdid: s for s in dachs.spectra}
+    for row in rows:
+        spectrum = read_spectrum(out / row["file"])
+        source = published[row["identifier"]]
+        assert spectrum.meta.spectrum_id == row["spectrum_id"] == source.spectrum_id
+        assert row["sha256"] == file_sha256(out / row["file"])
+        assert int(row["size"]) == source.size
+        assert row["object"] == source.object
+        assert (
+            abs(float(row["ra"]) - source.ra) < 1e-6 and abs(float(row["dec"]) - source.dec) < 1e-6
+        )
+        assert row["access_url"].startswith(dachs.base_url + "/getproduct/")
+    assert _csv(out / "failures.csv") == []
+    print(f"\nfetch through DaCHS: {text.splitlines()[1]}")
+
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.suffix in (".fits", ".gz")}
+    status, text = _fetch(capsys, "--service", dachs.ssap_url, "--out", str(out))
+    assert status == 0 and "fetched 0 spectra" in text and "50 already here" in text, text
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name in mtimes} == mtimes
+
+    # an interrupted run: files lost or cut short, a temporary file left behind
+    lost, cut = rows[0]["file"], rows[1]["file"]
+    (out / lost).unlink()
+    data = (out / cut).read_bytes()
+    (out / cut).write_bytes(data[: len(data) // 2])
+    (out / f".{rows[2]['file']}.part").write_bytes(b"SIMPLE  =")
+    status, text = _fetch(capsys, "--service", dachs.ssap_url, "--out", str(out))
+    assert status == 0 and "fetched 2 spectra" in text and "48 already here" in text, text
+    assert (out / cut).read_bytes() == data
+
+
+def test_fetch_ssap_with_labels_joins_them_by_publisher_id(dachs, tmp_path, capsys):
+    from activespec.io import read_spectrum
+
+    labels_in, labelled = _labels_file(tmp_path, dachs)
+    out = tmp_path / "labelled"
+    status, text = _fetch(
+        capsys, "--service", dachs.ssap_url, "--labels", str(labels_in), "--out", str(out)
+    )
+    assert status == 1, text  # the unknown identifier is a recorded failure
+    failures = _csv(out / "failures.csv")
+    assert [(f["identifier"], f["code"]) for f in failures] == [("ivo://nowhere/x", "not-found")]
+    rows = _csv(out / "labels.csv")
+    assert list(rows[0]) == ["spectrum_id", "file", "label", "identifier"]
+    assert {r["identifier"]: r["label"] for r in rows} == labelled
+    for row in rows:  # the spectrum_id the ingestion will read from the file
+        assert read_spectrum(out / row["file"]).meta.spectrum_id == row["spectrum_id"]
+    assert len(_csv(out / "manifest.csv")) == len(labelled)  # only the labelled ones
+    assert f"{len(labelled)} labelled spectra; 1 labels without a fetched spectrum" in text
+
+
+def test_fetch_ssap_through_datalink_with_flux_calibration_and_cut_out(dachs, tmp_path, capsys):
+    import numpy as np
+
+    from activespec.io import read_spectrum
+
+    out = tmp_path / "normalised"
+    args = ["--service", dachs.ssap_url, "--datalink", "relative", "--band", "6500", "6650"]
+    status, text = _fetch(capsys, *args, "--out", str(out))
+    # the spectrum with no good pixel near H-alpha has an empty cut-out
+    failures = {f["identifier"].rsplit("/", 1)[-1]: f["code"] for f in _csv(out / "failures.csv")}
+    assert failures == {"spec-55862-B6212_sp06-145.fits": "empty"}, text
+    assert status == 1
+    rows = _csv(out / "manifest.csv")
+    assert len(rows) == len(dachs.spectra) - 1
+    for row in rows:
+        spectrum = read_spectrum(out / row["file"])
+        assert row["via"] == "datalink:RELATIVE" and "/dl/dlget" in row["access_url"]
+        assert spectrum.meta.spectrum_id == row["identifier"]  # DS_IDPUB
+        assert spectrum.wave.min() >= 6499.9 and spectrum.wave.max() <= 6650.1
+        assert np.nanmax(np.abs(spectrum.flux)) == pytest.approx(1.0)
+    status, text = _fetch(capsys, *args, "--out", str(out))
+    assert "fetched 0 spectra" in text and f"{len(rows)} already here" in text, text
