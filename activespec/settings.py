@@ -125,6 +125,12 @@ class SamplingSettings:
         previous round, still unlabelled, now predicted negative), the highest positive
         score first; the rest are chosen by ``strategy`` (>= 0; 0 disables; a query
         smaller than this is all lost candidates, if there are as many).
+    novelty_fraction : float
+        Share of the query given to the most novel unlabelled spectra (the highest
+        ``novelty`` score, :mod:`activespec.novelty`), after the lost candidates and
+        before ``strategy``'s choice: ``round(novelty_fraction * query_size)`` spectra
+        (0 to 1; 0, the default, disables). Needs the novelty scores (the pipeline's
+        NoveltyScorer, ``[novelty] enabled``).
     """
 
     strategy: str = "entropy"
@@ -137,6 +143,7 @@ class SamplingSettings:
     mc_passes: int = DEFAULT_MC_PASSES
     diversity_factor: int = DEFAULT_DIVERSITY_FACTOR
     reexamine_size: int = DEFAULT_REEXAMINE_SIZE
+    novelty_fraction: float = 0.0
 
     def validate(self, where: str = "sampling.") -> None:
         """Raise :class:`~activespec.errors.ConfigError` naming the first bad value.
@@ -166,6 +173,17 @@ class SamplingSettings:
                 raise ConfigError(f"{where}{name} must be >= 1, got {getattr(self, name)}")
         if not self.positive_classes:
             raise ConfigError(f"{where}positive_classes must name at least one class")
+        fraction = self.novelty_fraction
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, (int, float))
+            or not 0.0 <= fraction <= 1.0
+        ):
+            raise ConfigError(f"{where}novelty_fraction must be in [0, 1], got {fraction!r}")
+
+    def novelty_query_size(self) -> int:
+        """Spectra of the query chosen by novelty: ``round(novelty_fraction * query_size)``."""
+        return min(self.query_size, int(round(self.novelty_fraction * self.query_size)))
 
     def check_positive_classes(self, class_names: Sequence[str], where: str = "sampling.") -> None:
         """Raise :class:`~activespec.errors.ConfigError` if a positive class is not among

@@ -27,6 +27,10 @@ LEAST_CONFIDENCE = "least_confidence"
 BALD = "bald"
 EMBEDDING = "embedding"
 EXTRA_SCORES = (BALD, EMBEDDING)
+#: Written by the NoveltyScorer beside the class scores (float): the distance to the
+#: k-th nearest pool spectrum in the network's embedding (or the flux without a
+#: network), higher = more unusual (:mod:`activespec.novelty`).
+NOVELTY = "novelty"
 
 #: Metadata copied unchanged from the pool examples.
 PASSTHROUGH = (SPECTRUM_ID, DESIGNATION, RA, DEC, SNR, SURVEY, LAYOUT, SOURCE)

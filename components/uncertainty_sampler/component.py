@@ -88,6 +88,7 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
         diversity_factor: int = _DEFAULTS.diversity_factor,
         reexamine_size: int = _DEFAULTS.reexamine_size,
         previous_candidates: str = _DEFAULTS.previous_candidates,
+        novelty_fraction: float = _DEFAULTS.novelty_fraction,
     ):
         """Configure the sampler; the defaults and checks are those of :class:`SamplerParams`.
 
@@ -126,6 +127,10 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
             (>= 0; at most ``query_size`` are taken).
         previous_candidates : str
             Path or URI of the previous round's ``candidates.csv``; "" for none.
+        novelty_fraction : float
+            Share of the query (0 to 1) given to the most novel unlabelled spectra, after
+            the lost candidates; needs score records with ``novelty`` (the NoveltyScorer's
+            output). 0 disables.
 
         Raises
         ------
@@ -146,6 +151,7 @@ class UncertaintySampler(base_beam_component.BaseBeamComponent):
             diversity_factor=diversity_factor,
             reexamine_size=reexamine_size,
             previous_candidates=previous_candidates,
+            novelty_fraction=novelty_fraction,
         )
         spec = UncertaintySamplerSpec(
             scores=scores,

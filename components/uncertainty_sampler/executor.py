@@ -25,6 +25,7 @@ from activespec.labels.records import (
 )
 from activespec.recall import RECALL_COLUMNS
 from activespec.workdir import CANDIDATES_BASENAME, RECALL_STRATA_FILENAME
+from components import score_features as sf
 
 from . import records, strategies, transforms
 from .params import SamplerParams
@@ -34,6 +35,7 @@ from .spec import (
     COUNT_CONFIRMED,
     COUNT_EXCLUDED,
     COUNT_NEGATIVES,
+    COUNT_NOVEL,
     COUNT_PERFORMANCE,
     COUNT_PROPERTIES,
     COUNT_QUERY,
@@ -127,7 +129,7 @@ def _build_pipeline(
         >> beam.Map(
             records.parse_score_record,
             n_classes=len(params.class_names),
-            extra_scores=strategies.extra_scores_for(params.strategy),
+            extra_scores=_scores_needed(params),
         )
     )
     labelled_ids = transforms.labelled_id_table(pipeline, labelled_patterns)
@@ -154,15 +156,20 @@ def _build_pipeline(
         round_index=params.round_index,
         diversity_factor=params.diversity_factor,
     )
-    selected_query = transforms.merge_query(
-        uncertain, lost, params.query_size, params.strategy
-    ) | "WriteQuery" >> beam.ParDo(
+    novel = transforms.top_novel(unlabelled, params.novelty_query_size())
+    query = transforms.merge_query(uncertain, lost, params.query_size, params.strategy, novel)
+    novelty_column = (sf.NOVELTY,) if params.novelty_query_size() else ()
+    selected_query = query | "WriteQuery" >> beam.ParDo(
         transforms.WriteSelection(
             query_dir,
             QUERY_NAME,
             ROLE_QUERY,
             params.class_names,
-            extra=(*strategies.query_columns(params.strategy), records.QUERY_REASON),
+            extra=(
+                *strategies.query_columns(params.strategy),
+                *novelty_column,
+                records.QUERY_REASON,
+            ),
         )
     )
     predicted_positive = transforms.positives(unlabelled, params.positive_classes)
@@ -216,6 +223,7 @@ def _build_pipeline(
             transforms.count_as(predicted_negative, COUNT_NEGATIVES),
             transforms.value_as(selected_query, COUNT_QUERY),
             transforms.value_as(lost | "CountLost" >> beam.Map(len), COUNT_REEXAMINED),
+            transforms.value_as(transforms.count_novel(query), COUNT_NOVEL),
             transforms.value_as(selected_performance, COUNT_PERFORMANCE),
             transforms.value_as(selected_recall, COUNT_RECALL),
         )
@@ -223,6 +231,12 @@ def _build_pipeline(
         | "WriteCounts"
         >> beam.io.WriteToText(os.path.join(counts_dir, "counts"), file_name_suffix=".jsonl")
     )
+
+
+def _scores_needed(params: SamplerParams) -> tuple[str, ...]:
+    """The optional score-record keys the strategy and the novelty share need."""
+    novelty = (sf.NOVELTY,) if params.novelty_query_size() else ()
+    return (*strategies.extra_scores_for(params.strategy), *novelty)
 
 
 def _labelled_patterns(artifacts: list[types.Artifact]) -> list[str]:

@@ -18,6 +18,7 @@ from .spec import (
     CLASS_NAMES_KEY,
     DIVERSITY_FACTOR_KEY,
     MC_PASSES_KEY,
+    NOVELTY_FRACTION_KEY,
     PERFORMANCE_SAMPLE_SIZE_KEY,
     POSITIVE_CLASSES_KEY,
     PREVIOUS_CANDIDATES_KEY,
@@ -84,6 +85,7 @@ class SamplerParams(SamplingSettings):
             DIVERSITY_FACTOR_KEY: self.diversity_factor,
             REEXAMINE_SIZE_KEY: self.reexamine_size,
             PREVIOUS_CANDIDATES_KEY: self.previous_candidates,
+            NOVELTY_FRACTION_KEY: float(self.novelty_fraction),
         }
 
     @classmethod
@@ -108,6 +110,7 @@ class SamplerParams(SamplingSettings):
             diversity_factor=_integer(props, DIVERSITY_FACTOR_KEY, defaults.diversity_factor),
             reexamine_size=_integer(props, REEXAMINE_SIZE_KEY, defaults.reexamine_size),
             previous_candidates=props.get(PREVIOUS_CANDIDATES_KEY) or "",
+            novelty_fraction=float(props.get(NOVELTY_FRACTION_KEY) or 0.0),
         )
 
 

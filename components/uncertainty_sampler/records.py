@@ -36,6 +36,8 @@ STATUS_CONFIRMED = "confirmed"
 #: :data:`REASON_LOST_CANDIDATE` (listed by the previous round, now predicted negative).
 QUERY_REASON = "query_reason"
 REASON_LOST_CANDIDATE = "lost-candidate"
+#: :data:`QUERY_REASON` of a spectrum chosen for its novelty (``novelty_fraction``).
+REASON_NOVELTY = "novelty"
 
 
 class ScoreRecordError(ActivespecError):
@@ -106,6 +108,11 @@ def parse_score_record(serialized: bytes, n_classes: int, extra_scores: Sequence
     for key in extra_scores:
         values = floats(key)
         if not values:
+            if key == sf.NOVELTY:
+                raise ScoreRecordError(
+                    f"score record {spectrum_id!r} has no {key!r}: novelty_fraction > 0 "
+                    "needs the NoveltyScorer's scores (the pipeline's [novelty] enabled)"
+                )
             raise ScoreRecordError(
                 f"score record {spectrum_id!r} has no {key!r}: the sampling strategy needs "
                 f"it, so the pool must be scored with PoolScorer(extra_scores=[{key!r}]) "

@@ -34,6 +34,7 @@ MC_PASSES_KEY = "mc_passes"
 DIVERSITY_FACTOR_KEY = "diversity_factor"
 REEXAMINE_SIZE_KEY = "reexamine_size"
 PREVIOUS_CANDIDATES_KEY = "previous_candidates"
+NOVELTY_FRACTION_KEY = "novelty_fraction"
 
 #: Names of the counts the executor's Beam pipeline writes (``{"name", "value"}`` rows):
 #: spectra scored, labelled ones left out, predicted positives (candidates), confirmed
@@ -48,6 +49,7 @@ COUNT_NEGATIVES = "negatives"
 COUNT_QUERY = "query"
 COUNT_PERFORMANCE = "performance"
 COUNT_RECALL = "recall"
+COUNT_NOVEL = "novel"
 
 #: Integer custom properties of all four outputs. The sample sizes are those drawn (at
 #: most the parameters of the same name); ``round_index`` and the string ``strategy``
@@ -58,6 +60,7 @@ RECALL_SAMPLE_SIZE_PROPERTY = RECALL_SAMPLE_SIZE_KEY
 NUM_CANDIDATES_PROPERTY = "num_candidates"
 NUM_CONFIRMED_PROPERTY = "num_confirmed"
 NUM_REEXAMINED_PROPERTY = "num_reexamined"
+NUM_NOVEL_PROPERTY = "num_novel"
 NUM_PREDICTED_NEGATIVE_PROPERTY = "num_predicted_negative"
 NUM_SCORED_PROPERTY = "num_scored"
 NUM_EXCLUDED_LABELLED_PROPERTY = "num_excluded_labelled"
@@ -72,6 +75,7 @@ COUNT_PROPERTIES = {
     COUNT_CANDIDATES: NUM_CANDIDATES_PROPERTY,
     COUNT_CONFIRMED: NUM_CONFIRMED_PROPERTY,
     COUNT_REEXAMINED: NUM_REEXAMINED_PROPERTY,
+    COUNT_NOVEL: NUM_NOVEL_PROPERTY,
     COUNT_NEGATIVES: NUM_PREDICTED_NEGATIVE_PROPERTY,
     COUNT_SCORED: NUM_SCORED_PROPERTY,
     COUNT_EXCLUDED: NUM_EXCLUDED_LABELLED_PROPERTY,
@@ -98,6 +102,8 @@ class UncertaintySamplerSpec(ComponentSpec):
         # Absent in pipelines compiled before lost candidates were re-examined.
         REEXAMINE_SIZE_KEY: ExecutionParameter(type=int, optional=True),
         PREVIOUS_CANDIDATES_KEY: ExecutionParameter(type=str, optional=True),
+        # Absent in pipelines compiled before the novelty share of the query.
+        NOVELTY_FRACTION_KEY: ExecutionParameter(type=float, optional=True),
     }
     INPUTS = {
         SCORES_KEY: ChannelParameter(type=PoolScores),

@@ -174,9 +174,28 @@ def lost_candidates(predicted_negative, previous_ids, size: int, positive_indice
     )
 
 
-def _merge_query(uncertain: list, lost: list, query_size: int, reason: str) -> list:
+def _novelty_key(record: dict) -> tuple[float, str]:
+    value = record[sf.NOVELTY]
+    return (-value if math.isfinite(value) else math.inf, record[sf.SPECTRUM_ID])
+
+
+def top_novel(unlabelled, size: int):
+    """A one-element PCollection: the ``size`` unlabelled spectra of highest ``novelty``
+    (ties by id; NaN last); ``[]`` when ``size`` is 0."""
+    if size == 0:
+        return unlabelled.pipeline | "NoNovelQuery" >> beam.Create([[]])
+    return unlabelled | "TopNovel" >> beam.combiners.Top.Smallest(size, key=_novelty_key)
+
+
+def _merge_query(
+    uncertain: list, lost: list, query_size: int, reason: str, novel: list = ()
+) -> list:
     chosen = [{**record, records.QUERY_REASON: records.REASON_LOST_CANDIDATE} for record in lost]
     taken = {record[sf.SPECTRUM_ID] for record in chosen}
+    for record in novel:
+        if len(chosen) < query_size and record[sf.SPECTRUM_ID] not in taken:
+            chosen.append({**record, records.QUERY_REASON: records.REASON_NOVELTY})
+            taken.add(record[sf.SPECTRUM_ID])
     rest = [
         {**record, records.QUERY_REASON: reason}
         for record in uncertain
@@ -185,12 +204,29 @@ def _merge_query(uncertain: list, lost: list, query_size: int, reason: str) -> l
     return chosen + rest[: max(0, query_size - len(chosen))]
 
 
-def merge_query(uncertain, lost, query_size: int, strategy: str):
-    """The query: the lost candidates first, then the strategy's choice up to
-    ``query_size`` (``uncertain`` holds ``query_size`` records, so it always fills it)."""
+def merge_query(uncertain, lost, query_size: int, strategy: str, novel=None):
+    """The query: the lost candidates first, then the most novel spectra (``novel``, a
+    one-element PCollection of :func:`top_novel`; one already among the lost candidates
+    is not repeated), then the strategy's choice up to ``query_size`` (``uncertain``
+    holds ``query_size`` records, so it always fills it)."""
+    if novel is None:
+        novel = uncertain.pipeline | "NoNovelty" >> beam.Create([[]])
     return uncertain | "MergeQuery" >> beam.Map(
-        _merge_query, beam.pvalue.AsSingleton(lost), query_size=query_size, reason=strategy
+        _merge_query,
+        beam.pvalue.AsSingleton(lost),
+        query_size=query_size,
+        reason=strategy,
+        novel=beam.pvalue.AsSingleton(novel),
     )
+
+
+def _count_novel(query: list) -> int:
+    return sum(record[records.QUERY_REASON] == records.REASON_NOVELTY for record in query)
+
+
+def count_novel(query):
+    """A one-element PCollection: how many of the query were chosen for their novelty."""
+    return query | "CountNovelQuery" >> beam.Map(_count_novel)
 
 
 def random_sample(population, size: int, seed: int, round_index: int, label: str):

@@ -504,3 +504,69 @@ def test_without_a_previous_round_the_query_is_the_strategy_s_alone(entropy_run,
 def test_reexamine_size_cannot_be_negative():
     with pytest.raises(ConfigError, match="reexamine_size"):
         SamplerParams(reexamine_size=-1)
+
+
+@pytest.fixture(scope="module")
+def novel_pool(pool, tmp_path_factory):
+    """The ``pool`` fixture's records with a ``novelty`` score (as the NoveltyScorer writes)."""
+    scores, table = pool
+    novelty = np.random.default_rng(11).gamma(2.0, size=N_POOL).astype(np.float32)
+    folder = tmp_path_factory.mktemp("novel_scores")
+    with tf.io.TFRecordWriter(str(folder / "scores-00000-of-00001.gz"), options="GZIP") as writer:
+        for i in range(N_POOL):
+            example = _score_example(
+                table["id"][i],
+                table["probabilities"][i],
+                table[sf.ENTROPY][i],
+                table[sf.MARGIN][i],
+                table[sf.LEAST_CONFIDENCE][i],
+                int(table["label"][i]),
+            )
+            example.features.feature[sf.NOVELTY].float_list.value.append(novelty[i])
+            writer.write(example.SerializeToString())
+    novel_scores = PoolScores()
+    novel_scores.uri = str(folder)
+    return novel_scores, {**table, sf.NOVELTY: novelty}
+
+
+def test_novelty_fraction_gives_its_share_of_the_query_to_the_most_novel(
+    novel_pool, labelled, tmp_path
+):
+    scores, table = novel_pool
+    examples, labelled_ids = labelled
+    outputs = _run(
+        str(tmp_path / "out"),
+        scores,
+        examples,
+        strategy="entropy",
+        query_size=40,
+        novelty_fraction=0.25,
+    )
+    rows = _csv(os.path.join(outputs["query"].uri, "query.csv"))
+    assert len(rows) == 40
+    keep = ~np.isin(table["id"], list(labelled_ids))
+    ids, novelty = table["id"][keep], table[sf.NOVELTY][keep]
+    most_novel = list(ids[np.lexsort((ids, -novelty))[:10]])
+    assert [row["spectrum_id"] for row in rows[:10]] == most_novel
+    assert {row["query_reason"] for row in rows[:10]} == {"novelty"}
+    assert {row["query_reason"] for row in rows[10:]} == {"entropy"}
+    assert [float(row["novelty"]) for row in rows[:10]] == pytest.approx(
+        sorted(novelty, reverse=True)[:10]
+    )
+    reference = _reference_query(table, sf.ENTROPY, 40, labelled_ids)
+    assert [row["spectrum_id"] for row in rows[10:]] == [
+        i for i in reference if i not in most_novel
+    ][:30]
+    assert outputs["query"].get_int_custom_property("num_novel") == 10
+
+
+def test_novelty_fraction_needs_novelty_scores(pool, tmp_path):
+    scores, _ = pool
+    with pytest.raises(Exception, match="novelty_fraction"):
+        _run(str(tmp_path / "out"), scores, strategy="entropy", query_size=10, novelty_fraction=0.5)
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5, True])
+def test_novelty_fraction_is_a_share(fraction):
+    with pytest.raises(ConfigError, match="novelty_fraction"):
+        SamplerParams(novelty_fraction=fraction)
