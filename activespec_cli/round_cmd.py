@@ -114,6 +114,7 @@ def format_summary(summary: dict, class_names: list[str]) -> str:
         )
     if summary.get("num_scored") is not None:
         lines.append(f"  pool scored: {summary['num_scored']} spectra")
+    lines += _label_spreading_lines(summary)
     sampling = summary.get("sampling")
     if sampling:
         lines.append(
@@ -140,3 +141,27 @@ def format_summary(summary: dict, class_names: list[str]) -> str:
 
 def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _label_spreading_lines(summary: dict) -> list[str]:
+    """Label spreading's run and, with ``kind = "both"``, how it compares with the CNN."""
+    spreading = summary.get("label_spreading")
+    if not spreading:
+        return []
+    stop = "converged" if spreading.get("converged") else "stopped at the iteration cap"
+    lines = [
+        f"  label spreading ({spreading.get('space')} space, k={spreading.get('k')}, "
+        f"alpha={spreading.get('alpha')}): {spreading.get('num_labelled_nodes')} labelled "
+        f"nodes, {spreading.get('graph_edges')} edges, {spreading.get('iterations_done')} "
+        f"iterations ({stop}), {spreading.get('num_unreached')} pool spectra no label reached"
+    ]
+    comparison = summary.get("scorer_comparison")
+    if comparison:
+        positives = comparison["positives"]
+        lines.append(
+            f"      vs the CNN over {comparison['n']} spectra: same class for "
+            f"{_fmt(comparison['agreement'])}; predicted positive by the CNN "
+            f"{positives['cnn']}, by label spreading {positives['label_spreading']}, by both "
+            f"{positives['both']} (Jaccard {_fmt(positives['jaccard'])})"
+        )
+    return lines

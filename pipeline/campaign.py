@@ -41,6 +41,7 @@ from activespec.workdir import (
 )
 from pipeline.configs import RoundConfig
 from pipeline.local_runner import run_round
+from pipeline.scorer_comparison import COMPARISON_FILENAME, predicted_positives
 
 ORACLES = ("simulated", "human")
 
@@ -250,6 +251,11 @@ def _record_round(wd, store, config, index, history, simulated) -> list[dict]:
         record["simulated"] = true_precision_recall(
             candidates_csv, simulated, config.sampling.positive_classes
         )
+        comparison_csv = wd.round_dir(index) / COMPARISON_FILENAME
+        if comparison_csv.exists():
+            record["simulated_by_scorer"] = scorer_precision_recall(
+                comparison_csv, simulated, config.sampling.positive_classes
+            )
     summary.update({k: v for k, v in record.items() if k not in ("round", "evaluation")})
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     history = [h for h in history if h["round"] != index] + [record]
@@ -350,6 +356,22 @@ def true_precision_recall(candidates_csv: pathlib.Path, oracle, positive_classes
     }
 
 
+def scorer_precision_recall(comparison_csv: pathlib.Path, oracle, positive_classes) -> dict:
+    """``[model] kind = "both"``: precision and recall of each scorer's predicted positives
+    over the whole pool (labelled spectra included, unlike the candidate list) against
+    the simulated truth."""
+    positives = oracle.positives(positive_classes)
+    out = {}
+    for scorer, predicted in predicted_positives(comparison_csv, positive_classes).items():
+        hits = len(predicted & positives)
+        out[scorer] = {
+            "precision": hits / len(predicted) if predicted else None,
+            "recall": hits / len(positives) if positives else None,
+            "num_predicted": len(predicted),
+        }
+    return out
+
+
 def _require_labels(store, index: int, oracle: str) -> None:
     progress = store.progress(index)
     missing = {role: total - done for role, (done, total) in progress.items() if done < total}
@@ -399,6 +421,9 @@ def _write_scalars(wd: WorkDir, record: dict) -> None:
         scalars["simulated/recall"] = record["simulated"]["recall"]
         for subtype, value in record["simulated"].get("recall_by_subtype", {}).items():
             scalars[f"simulated/recall_by_subtype/{subtype}"] = value
+    for scorer, figures in (record.get("simulated_by_scorer") or {}).items():
+        scalars[f"simulated/{scorer}/precision"] = figures["precision"]
+        scalars[f"simulated/{scorer}/recall"] = figures["recall"]
     writer = tf.summary.create_file_writer(str(wd.tensorboard_dir))
     with writer.as_default():
         for name, value in scalars.items():

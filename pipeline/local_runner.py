@@ -30,6 +30,7 @@ from activespec.workdir import (
 from pipeline import node_ids
 from pipeline.configs import RoundConfig
 from pipeline.mlmd_outputs import NodeRun, custom_property, latest_node_runs, open_store
+from pipeline.scorer_comparison import COMPARISON_FILENAME, compare_scorers
 
 
 def _selection_files(role: str) -> tuple[str, str]:
@@ -163,6 +164,9 @@ def run_round(
     round_dir = wd.round_dir(index)
     round_dir.mkdir(parents=True, exist_ok=True)
     summary["files"] = _copy_round_files(runs, round_dir)
+    if config.model_kind == "both":
+        summary["scorer_comparison"] = _compare_scorers(runs, config, round_dir)
+        summary["files"][COMPARISON_FILENAME] = str(round_dir / COMPARISON_FILENAME)
     summary["serving_model_dir"] = str(wd.serving_model_dir)
     summary_path = wd.summary_path(index)
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
@@ -182,6 +186,7 @@ def summarise_round(
     """
     # The components' packages import TFX; a round has already loaded it.
     from components.label_join import spec as join
+    from components.label_spreading import spec as spreading_spec
     from components.pool_scorer import spec as scorer_spec
     from components.spectra_ingest import spec as ingest
     from components.uncertainty_sampler import spec as sampler_spec
@@ -244,11 +249,33 @@ def summarise_round(
                 candidates, sampler_spec.NUM_PREDICTED_NEGATIVE_PROPERTY
             ),
         }
-    scorer = runs.get(node_ids.POOL_SCORER)
+    # The scores the sampler read: the network's, or label spreading's without one.
+    scorer = runs.get(node_ids.POOL_SCORER) or runs.get(node_ids.LABEL_SPREADING)
     if scorer is not None:
         summary["num_scored"] = custom_property(
             scorer.artifact(scorer_spec.SCORES_KEY), scorer_spec.NUM_SCORED_PROPERTY
         )
+    spreading = runs.get(node_ids.LABEL_SPREADING)
+    if spreading is not None:
+        scores = spreading.artifact(spreading_spec.SCORES_KEY)
+        summary["label_spreading"] = {
+            "scores_uri": spreading.uri(spreading_spec.SCORES_KEY),
+            "space": config.label_spreading.space,
+            "k": config.label_spreading.k,
+            "alpha": config.label_spreading.alpha,
+            **{
+                key: custom_property(scores, prop)
+                for key, prop in (
+                    ("num_scored", spreading_spec.NUM_SCORED_PROPERTY),
+                    ("num_labelled_nodes", spreading_spec.NUM_LABELLED_NODES_PROPERTY),
+                    ("graph_edges", spreading_spec.GRAPH_EDGES_PROPERTY),
+                    ("iterations_done", spreading_spec.ITERATIONS_DONE_PROPERTY),
+                    ("final_change", spreading_spec.FINAL_CHANGE_PROPERTY),
+                    ("converged", spreading_spec.CONVERGED_PROPERTY),
+                    ("num_unreached", spreading_spec.NUM_UNREACHED_PROPERTY),
+                )
+            },
+        }
     label_join = runs.get(node_ids.LABEL_JOIN)
     if label_join is not None:
         joined = label_join.artifact(join.EXAMPLES_KEY)
@@ -262,6 +289,19 @@ def summarise_round(
         summary["model_uri"] = trainer.uri("model")
         summary["model_run_uri"] = trainer.uri("model_run")
     return summary
+
+
+def _compare_scorers(runs: dict[str, NodeRun], config: RoundConfig, round_dir) -> dict:
+    """``[model] kind = "both"``: the network's scores against label spreading's."""
+    from components.pool_scorer import spec as scorer_spec
+
+    return compare_scorers(
+        runs[node_ids.POOL_SCORER].uri(scorer_spec.SCORES_KEY),
+        runs[node_ids.LABEL_SPREADING].uri(scorer_spec.SCORES_KEY),
+        config.data.classes,
+        config.sampling.positive_classes,
+        out_csv=round_dir / COMPARISON_FILENAME,
+    )
 
 
 def _num_examples_by_split(examples, prefix: str) -> dict[str, int]:

@@ -155,6 +155,7 @@ def write_report(
         _overview(catalogue, points, files or {}, path.parent),
         _learning_section(points),
         _confusion_section(latest_summary, class_names),
+        *_scorer_comparison_section(latest_summary, class_names),
         _class_counts_section(points, class_names),
         _thumbnails_section(catalogue, top),
         _catalogue_section(catalogue, rows),
@@ -294,6 +295,34 @@ def _confusion_section(summary: dict, class_names: list[str]) -> str:
         + _img(plots.confusion_heatmap(matrix, names), "confusion matrix heat map", "heatmap")
         + "</div></div></section>"
     )
+
+
+def _scorer_comparison_section(summary: dict, class_names: list[str]) -> list[str]:
+    """``[model] kind = "both"``: the CNN's predictions against label spreading's (none
+    without the comparison)."""
+    comparison = _mapping(summary.get("scorer_comparison"))
+    confusion = _mapping(comparison.get("confusion"))
+    if not confusion:
+        return []
+    names = list(summary.get("class_names") or class_names)
+    positives = _mapping(comparison.get("positives"))
+    line = (
+        f"Round {summary.get('round', '?')}, {_fmt(comparison.get('n'))} pool spectra scored by "
+        f"both: the same class for {_fmt(finite_or_none(comparison.get('agreement')), '.3f')} "
+        f"of them. Predicted positive by the CNN {_fmt(positives.get('cnn'))}, by label "
+        f"spreading {_fmt(positives.get('label_spreading'))}, by both "
+        f"{_fmt(positives.get('both'))} (Jaccard "
+        f"{_fmt(finite_or_none(positives.get('jaccard')), '.3f')}). The candidates and the "
+        "queries come from the CNN; every spectrum's two predictions are in the round's "
+        "scorer_comparison.csv."
+    )
+    body = [[a, *[int(_mapping(confusion.get(a)).get(b, 0)) for b in names]] for a in names]
+    return [
+        '<section id="scorer-comparison"><h2>CNN vs label spreading (latest round)</h2>'
+        f"<p>{html.escape(line)}</p>"
+        + _html_table(["CNN \\ label spreading", *names], body, first_column_header=True)
+        + "</section>"
+    ]
 
 
 def _class_counts_section(points, class_names: list[str]) -> str:

@@ -159,3 +159,27 @@ def test_sparse_summaries_still_give_a_report(campaign, tmp_path):
     points = round_points(campaign.workdir, catalogue.meta["candidate_counts"])
     assert points[0].class_counts == {"emission": 3, "double-peak": 1}
     assert len(_IMAGE.findall(text)) == 2 + 2  # learning curve, class counts, 1 per class
+
+
+def test_scorer_comparison_only_when_both_scored(report, campaign, tmp_path):
+    _, text = report
+    assert 'id="scorer-comparison"' not in text  # a CNN-only campaign
+    path = campaign.workdir / "rounds" / "round-002" / "summary.json"
+    summary = json.loads(path.read_text())
+    names = summary["class_names"]
+    confusion = {a: {b: 0 for b in names} for a in names}
+    confusion[names[0]][names[0]], confusion[names[1]][names[0]] = 90, 7
+    summary["scorer_comparison"] = {
+        "n": 97,
+        "agreement": 90 / 97,
+        "positives": {"cnn": 7, "label_spreading": 0, "both": 0, "jaccard": 0.0},
+        "confusion": confusion,
+    }
+    path.write_text(json.dumps(summary))
+    catalogue = build_catalogue(campaign.workdir)
+    text = write_report(campaign.workdir, catalogue, tmp_path / "r.html", top=1).read_text()
+    section = text[text.index('id="scorer-comparison"') :]
+    section = section[: section.index("</section>")]
+    assert "97 pool spectra scored by both: the same class for 0.928" in section
+    assert "Predicted positive by the CNN 7, by label spreading 0" in section
+    assert f'<th>{names[1]}</th><td class="num">7</td>' in section
