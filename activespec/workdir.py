@@ -49,6 +49,11 @@ RECALL_STRATA_FILENAME = "recall_strata.json"
 #: Every pool spectrum predicted to be of a positive class (``<name>.csv``).
 CANDIDATES_BASENAME = "candidates"
 CANDIDATES_FILENAME = f"{CANDIDATES_BASENAME}.csv"
+#: The NoveltyScorer's files: the most unusual pool spectra (neither labelled, candidates
+#: nor confident negatives), the 2-D map of the pool and the map's settings and timing.
+NOVEL_FILENAME = "novel.csv"
+POOL_MAP_FILENAME = "pool_map.csv"
+POOL_MAP_META = "pool_map.json"
 #: The spectra ingestion rejected, of the labelled set and of the pool.
 REJECTED_LABELLED_FILENAME = "rejected-labelled.csv"
 REJECTED_POOL_FILENAME = "rejected-pool.csv"

@@ -49,3 +49,10 @@ class Candidates(artifact.Artifact):
     """All spectra predicted positive this round (``candidates.csv``)."""
 
     TYPE_NAME = "activespec.Candidates"
+
+
+class PoolMap(artifact.Artifact):
+    """The pool's 2-D map and its most unusual spectra (``pool_map.csv``, ``novel.csv``,
+    ``pool_map.json``), written by the NoveltyScorer."""
+
+    TYPE_NAME = "activespec.PoolMap"
