@@ -31,6 +31,7 @@ import types
 import typing
 from typing import Any
 
+from activespec import novelty
 from activespec.constants import (
     DEFAULT_CLASSES,
     DEFAULT_SPREADING_ALPHA,
@@ -181,6 +182,38 @@ SamplingSection = SamplingSettings
 
 
 @dataclasses.dataclass(frozen=True)
+class NoveltySection:
+    """``[novelty]``: the NoveltyScorer (:mod:`activespec.novelty`), a novelty score per
+    pool spectrum, the list of the most unusual ones and the 2-D map of the pool, in the
+    network's embedding (in the flux with ``[model] kind = "label_spreading"``)."""
+
+    #: Run the NoveltyScorer (``[sampling] novelty_fraction`` > 0 needs it).
+    enabled: bool = True
+    #: The novelty is the distance to the k-th nearest pool spectrum.
+    k: int = novelty.DEFAULT_K
+    #: Pool spectra sampled onto the map beside every labelled, candidate and listed one.
+    map_size: int = novelty.DEFAULT_MAP_SIZE
+    #: ``tsne`` (openTSNE) or ``none`` (no map).
+    map_method: str = novelty.MAP_METHODS[0]
+    #: Spectra in the list of the most unusual ones (report and catalogue).
+    novel_list_size: int = novelty.DEFAULT_NOVEL_LIST_SIZE
+    #: Spectra predicted negative with at least this probability are not listed.
+    confident_other: float = novelty.DEFAULT_CONFIDENT_OTHER
+
+    def validate(self) -> None:
+        if self.k < 1:
+            raise ConfigError(f"novelty.k: must be >= 1, got {self.k}")
+        for name in ("map_size", "novel_list_size"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"novelty.{name}: must be >= 0, got {getattr(self, name)}")
+        _check_choice("novelty.map_method", self.map_method, novelty.MAP_METHODS)
+        if not 0.0 < self.confident_other <= 1.0:
+            raise ConfigError(
+                f"novelty.confident_other: must be in (0, 1], got {self.confident_other}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
 class BeamSection:
     """``[beam]``: the Beam runner of the data-parallel components."""
 
@@ -299,6 +332,7 @@ _SECTIONS: dict[str, type] = {
     "sampling": SamplingSection,
     "beam": BeamSection,
     "label_spreading": LabelSpreadingSection,
+    "novelty": NoveltySection,
 }
 #: Sections validated by the classes that own them (free-form tables here).
 _DELEGATED = ("preprocessing", "model", "tuning")
@@ -319,6 +353,7 @@ class RoundConfig:
     sampling: SamplingSection = SamplingSection()
     beam: BeamSection = BeamSection()
     label_spreading: LabelSpreadingSection = LabelSpreadingSection()
+    novelty: NoveltySection = NoveltySection()
 
     @property
     def model_kind(self) -> str:
@@ -444,6 +479,11 @@ def _check_model_kind(config: RoundConfig) -> None:
     # The strategies that rank by the network's dropout passes or embedding.
     from components.uncertainty_sampler.strategies import extra_scores_for
 
+    if config.sampling.novelty_fraction > 0 and not config.novelty.enabled:
+        raise ConfigError(
+            "sampling.novelty_fraction: needs the novelty scores; set [novelty] enabled = true "
+            "(or novelty_fraction = 0)"
+        )
     if kind == "label_spreading" and extra_scores_for(config.sampling.strategy):
         raise ConfigError(
             f"sampling.strategy: {config.sampling.strategy!r} needs the network's "

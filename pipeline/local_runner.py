@@ -22,6 +22,9 @@ from activespec.labels.records import (
 )
 from activespec.workdir import (
     CANDIDATES_FILENAME,
+    NOVEL_FILENAME,
+    POOL_MAP_FILENAME,
+    POOL_MAP_META,
     RECALL_STRATA_FILENAME,
     REJECTED_LABELLED_FILENAME,
     REJECTED_POOL_FILENAME,
@@ -46,6 +49,8 @@ _ROUND_FILES = {
         RECALL_STRATA_FILENAME,
     ),
     (node_ids.UNCERTAINTY_SAMPLER, "candidates"): (CANDIDATES_FILENAME,),
+    # The NoveltyScorer's list of unusual spectra and the pool's map (the report's input).
+    (node_ids.NOVELTY_SCORER, "pool_map"): (NOVEL_FILENAME, POOL_MAP_FILENAME, POOL_MAP_META),
 }
 _REJECTIONS = {
     node_ids.LABELLED_INGEST: REJECTED_LABELLED_FILENAME,
@@ -64,6 +69,7 @@ _STEPS = {
     node_ids.PUSHER: "evaluate",
     node_ids.POOL_SCORER: "score",
     node_ids.LABEL_SPREADING: "score",
+    node_ids.NOVELTY_SCORER: "novelty",
     node_ids.UNCERTAINTY_SAMPLER: "query",
 }
 #: The schemas, statistics, example validators and their gates: the ``validate`` step.
@@ -283,6 +289,18 @@ def summarise_round(
             "num_labels": custom_property(joined, join.NUM_LABELS_PROPERTY, 0),
             "num_joined": custom_property(joined, join.NUM_JOINED_PROPERTY, 0),
             "num_unmatched": custom_property(joined, join.NUM_UNMATCHED_PROPERTY, 0),
+        }
+    novelty = runs.get(node_ids.NOVELTY_SCORER)
+    if novelty is not None:
+        pool_map = novelty.artifact("pool_map")
+        summary["novelty"] = {
+            "k": config.novelty.k,
+            "map_method": config.novelty.map_method,
+            "novelty_fraction": config.sampling.novelty_fraction,
+            **{
+                key: custom_property(pool_map, key)
+                for key in ("space", "num_map_points", "num_novel_listed", "map_seconds")
+            },
         }
     trainer = runs.get(node_ids.TRAINER)
     if trainer is not None:

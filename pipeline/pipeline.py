@@ -32,7 +32,9 @@ from tfx import v1 as tfx
 
 from components.label_join import LabelJoin
 from components.label_spreading import LabelSpreading
+from components.novelty_scorer import NoveltyScorer
 from components.pool_scorer.component import PoolScorer
+from components.score_features import EMBEDDING, EXTRA_SCORES
 from components.spectra_ingest.component import SpectraIngest
 from components.uncertainty_sampler.component import UncertaintySampler
 from components.uncertainty_sampler.strategies import extra_scores_for
@@ -173,14 +175,35 @@ def create_pipeline(
             examples=pool_ingest.outputs["examples"],
             model=network["trainer"].outputs["model"],
             class_names=classes,
-            # BALD's dropout passes and the embeddings only when the strategy ranks by them.
-            extra_scores=extra_scores_for(config.sampling.strategy),
+            # BALD's dropout passes and the embeddings only when the strategy ranks by them
+            # or the NoveltyScorer measures the novelty in the embedding.
+            extra_scores=_extra_scores(config),
             mc_passes=config.sampling.mc_passes,
             seed=config.sampling.seed,
         ).with_id(node_ids.POOL_SCORER)
         scorer.add_upstream_node(validation["Pool"][2])
     # With both, the network's scores drive the queries; label spreading is compared.
     scores = (scorer or spreading).outputs["scores"]
+    novelty = None
+    if config.novelty.enabled:
+        # Novelty beside the class scores, the novelty list and the pool's map: in the
+        # network's embedding, or in the flux (the pool examples) without a network.
+        settings = config.novelty
+        novelty = NoveltyScorer(
+            scores=scores,
+            pool_examples=pool_ingest.outputs["examples"],
+            labelled_examples=training_examples,
+            class_names=classes,
+            positive_classes=list(config.sampling.positive_classes),
+            k=settings.k,
+            map_size=settings.map_size,
+            map_method=settings.map_method,
+            novel_list_size=settings.novel_list_size,
+            confident_other=settings.confident_other,
+            keep_embedding=EMBEDDING in extra_scores_for(config.sampling.strategy),
+            seed=config.sampling.seed,
+        ).with_id(node_ids.NOVELTY_SCORER)
+        scores = novelty.outputs["scores"]
     sampler = UncertaintySampler(
         scores=scores,
         labelled_examples=training_examples,
@@ -199,7 +222,8 @@ def create_pipeline(
     for stats, validator, gate in validation.values():
         components += [stats, validator, gate]
     components += [node for node in network.values() if node is not None]
-    components += [node for node in (scorer, spreading) if node is not None] + [sampler]
+    components += [node for node in (scorer, spreading, novelty) if node is not None]
+    components += [sampler]
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline.name,
@@ -211,6 +235,15 @@ def create_pipeline(
         if beam_pipeline_args is not None
         else config.beam.pipeline_args(),
     )
+
+
+def _extra_scores(config) -> tuple[str, ...]:
+    """The PoolScorer's optional scores: the strategy's, and the embedding the
+    NoveltyScorer measures the novelty in."""
+    extra = set(extra_scores_for(config.sampling.strategy))
+    if config.novelty.enabled:
+        extra.add(EMBEDDING)
+    return tuple(name for name in EXTRA_SCORES if name in extra)
 
 
 def _network_nodes(

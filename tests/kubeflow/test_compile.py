@@ -142,6 +142,7 @@ def test_custom_artifact_types_have_kfp_titles_that_the_container_resolves(
             "activespec.PerformanceSample",
             "activespec.RecallSample",
             "activespec.Candidates",
+            "activespec.PoolMap",
         }
     )
     assert all(CUSTOM_TITLE.fullmatch(title) for title in custom)

@@ -27,7 +27,7 @@ def test_default_round_has_every_component_and_no_tuner(tmp_path):
         "LabelledIngest", "PoolIngest", "LabelJoin", "LabelledSchema", "PoolSchema",
         "LabelledStatisticsGen", "PoolStatisticsGen", "LabelledExampleValidator",
         "PoolExampleValidator", "LabelledValidationGate", "PoolValidationGate",
-        "Trainer", "Evaluator", "Pusher", "PoolScorer", "UncertaintySampler",
+        "Trainer", "Evaluator", "Pusher", "PoolScorer", "NoveltyScorer", "UncertaintySampler",
     }  # fmt: skip
     trainer = nodes["Trainer"]
     assert {n.id for n in trainer.upstream_nodes} >= {"LabelledValidationGate", "LabelJoin"}
@@ -44,8 +44,12 @@ def test_default_round_has_every_component_and_no_tuner(tmp_path):
 def test_the_scorer_computes_what_the_strategy_needs_and_nothing_more(
     tmp_path, strategy, extra_scores
 ):
-    raw = {"sampling": {"strategy": strategy, "mc_passes": 6, "seed": 3, "diversity_factor": 4}}
+    raw = {
+        "sampling": {"strategy": strategy, "mc_passes": 6, "seed": 3, "diversity_factor": 4},
+        "novelty": {"enabled": False},
+    }
     nodes = _by_id(_pipeline(tmp_path, raw))
+    assert "NoveltyScorer" not in nodes
     scorer = nodes["PoolScorer"].exec_properties
     assert json.loads(scorer["extra_scores"]) == extra_scores
     assert (scorer["mc_passes"], scorer["seed"]) == (6, 3)
@@ -88,7 +92,11 @@ def test_label_spreading_replaces_the_network(tmp_path):
     props = spreading.exec_properties
     assert (props["k"], props["alpha"], props["space"]) == (7, 0.9, "flux")
     sampler = nodes["UncertaintySampler"]
-    assert sampler.inputs["scores"].producer_component_id == "LabelSpreading"
+    assert sampler.inputs["scores"].producer_component_id == "NoveltyScorer"
+    # No network, no embedding: the novelty is measured in the pool's flux.
+    novelty = nodes["NoveltyScorer"]
+    assert novelty.inputs["pool_scores"].producer_component_id == "LabelSpreading"
+    assert novelty.inputs["pool_examples"].producer_component_id == "PoolIngest"
 
 
 @pytest.mark.parametrize("space", ["flux", "embedding"])
@@ -97,7 +105,8 @@ def test_both_scores_by_the_network_and_spreads_beside_it(tmp_path, space):
     nodes = _by_id(_pipeline(tmp_path, raw))
     assert _CNN_NODES | {"LabelSpreading"} <= set(nodes)
     # The network's scores drive the queries; the spreading is compared in the summary.
-    assert nodes["UncertaintySampler"].inputs["scores"].producer_component_id == "PoolScorer"
+    assert nodes["UncertaintySampler"].inputs["scores"].producer_component_id == "NoveltyScorer"
+    assert nodes["NoveltyScorer"].inputs["pool_scores"].producer_component_id == "PoolScorer"
     upstream = {n.id for n in nodes["LabelSpreading"].upstream_nodes}
     assert ("Trainer" in upstream) == (space == "embedding")
 
@@ -108,3 +117,41 @@ def test_label_spreading_refuses_strategies_that_need_the_network(tmp_path):
     raw = {"model": {"kind": "label_spreading"}, "sampling": {"strategy": "bald"}}
     with pytest.raises(ConfigError, match="'bald' needs the network's bald"):
         config_from_dict(raw, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "extra_scores", "kept"),
+    [("entropy", ["embedding"], 0), ("bald", ["bald", "embedding"], 0),
+     ("diverse_entropy", ["embedding"], 1)],
+)  # fmt: skip
+def test_the_novelty_scorer_sits_between_the_scorer_and_the_sampler(
+    tmp_path, strategy, extra_scores, kept
+):
+    raw = {
+        "sampling": {"strategy": strategy, "seed": 5, "novelty_fraction": 0.2},
+        "novelty": {"k": 7, "map_size": 1000, "novel_list_size": 9, "confident_other": 0.8},
+    }
+    nodes = _by_id(_pipeline(tmp_path, raw))
+    # The scorer adds the embedding the novelty is measured in.
+    assert json.loads(nodes["PoolScorer"].exec_properties["extra_scores"]) == extra_scores
+    novelty = nodes["NoveltyScorer"]
+    assert novelty.inputs["pool_scores"].producer_component_id == "PoolScorer"
+    assert novelty.inputs["labelled_examples"].producer_component_id == "LabelJoin"
+    props = novelty.exec_properties
+    assert (props["k"], props["map_size"], props["novel_list_size"]) == (7, 1000, 9)
+    assert (props["confident_other"], props["seed"], props["map_method"]) == (0.8, 5, "tsne")
+    # The embedding stays in the records only for the strategy that clusters by it.
+    assert props["keep_embedding"] == kept
+    sampler = nodes["UncertaintySampler"]
+    assert sampler.inputs["scores"].producer_component_id == "NoveltyScorer"
+    assert sampler.exec_properties["novelty_fraction"] == 0.2
+
+
+def test_novelty_fraction_needs_the_novelty_scorer(tmp_path):
+    from activespec.errors import ConfigError
+
+    raw = {"sampling": {"novelty_fraction": 0.1}, "novelty": {"enabled": False}}
+    with pytest.raises(ConfigError, match="novelty_fraction"):
+        config_from_dict(raw, base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="novelty.map_method"):
+        config_from_dict({"novelty": {"map_method": "umap"}}, base_dir=tmp_path)
