@@ -2,8 +2,11 @@
 
 Sections: overview (counts of new and known candidates), learning curve, the latest
 confusion matrix, predicted class counts per round, thumbnails of the top candidates
-of each class and the first rows of the catalogue. No external asset is referenced,
-so the page opens offline and can be mailed or archived as a single file.
+of each class, the pool's 2-D map and its most unusual spectra (the NoveltyScorer's
+files of the latest round, :mod:`activespec.catalogue.pool_map`) and the first rows of
+the catalogue. No external asset is referenced, so the page opens offline and can be
+mailed or archived as a single file; the interactive map is a second offline page,
+``map.html``, beside it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from activespec import __version__
 from activespec.catalogue import plots
+from activespec.catalogue import pool_map as maps
 from activespec.catalogue.build import count_summary, top_candidates
 from activespec.catalogue.errors import CatalogueError
 from activespec.catalogue.plots import RoundPoint
@@ -158,6 +162,7 @@ def write_report(
         *_scorer_comparison_section(latest_summary, class_names),
         _class_counts_section(points, class_names),
         _thumbnails_section(catalogue, top),
+        *_pool_map_sections(workdir, catalogue, class_names, path, top),
         _catalogue_section(catalogue, rows),
     ]
     page = _PAGE.format(
@@ -394,6 +399,104 @@ def _spectrum_png(source: str, title: str, subtitle: str) -> bytes:
     return plots.spectrum_thumbnail(spectrum, title, subtitle)
 
 
+def _pool_map_sections(workdir, catalogue, class_names, path: pathlib.Path, top: int) -> list:
+    """The pool's map (static image, and ``map.html`` beside the report) and the list of
+    its most unusual spectra, from the latest round's NoveltyScorer files."""
+    round_dir = _round_dir(workdir, catalogue.meta.get("round"))
+    pool_map = maps.read_pool_map(round_dir) if round_dir else None
+    novel = maps.read_novel(round_dir) if round_dir else None
+    thumbnails: dict[str, bytes] = {}
+
+    def thumbnail(row) -> bytes:
+        spectrum_id = row.get("spectrum_id", "")
+        if spectrum_id not in thumbnails:
+            title = row.get("designation") or spectrum_id
+            subtitle = f"{row.get('predicted_class', '')}  novelty {row.get('novelty', '')}"
+            thumbnails[spectrum_id] = _spectrum_png(row.get("source", ""), title, subtitle)
+        return thumbnails[spectrum_id]
+
+    novelty_section = _novelty_section(novel, thumbnail, top)
+    if pool_map is None or len(pool_map) == 0:
+        map_section = _empty_section(
+            "pool-map",
+            "Pool map",
+            "No map in the latest round: the NoveltyScorer did not run ([novelty] enabled "
+            '= false) or drew none ([novelty] map_method = "none").',
+        )
+        return [map_section, novelty_section]
+    page = maps.write_map_page(
+        pool_map,
+        path.parent / maps.MAP_PAGE_NAME,
+        class_names,
+        thumbnails=maps.thumbnails_for(pool_map, thumbnail),
+    )
+    meta = pool_map.meta
+    counts = {s: int((pool_map.status == s).sum()) for s in maps.STATUSES}
+    text = (
+        f"The pool in the {meta.get('space', '')} space of round {catalogue.meta.get('round')}"
+        f", mapped to 2-D by {str(meta.get('method', '')).replace('tsne', 't-SNE')} "
+        f"({_fmt(meta.get('seconds'), '.0f')} s): {counts['pool']} pool spectra sampled "
+        f"at random, every candidate ({counts['candidate']}), every labelled pool spectrum "
+        f"({counts['labelled']}) and the unusual spectra listed below ({counts['novel']}). "
+        "Colours are predicted classes; crosses are labelled spectra, ringed dots "
+        "candidates, stars the unusual spectra."
+    )
+    map_section = (
+        '<section id="pool-map"><h2>Pool map</h2>'
+        f"<p>{html.escape(text)}</p>"
+        f'<p><a href="{html.escape(_relative(page, path.parent))}">Open the interactive map'
+        "</a> (offline; hover for a spectrum's identifier, click for its details and "
+        "file).</p>" + _img(maps.map_png(pool_map, class_names), "pool map") + "</section>"
+    )
+    return [map_section, novelty_section]
+
+
+def _novelty_section(novel, thumbnail, top: int) -> str:
+    title = "Unusual spectra"
+    if novel is None:
+        return _empty_section(
+            "unusual-spectra", title, "No novelty list in the latest round ([novelty] enabled)."
+        )
+    if not novel:
+        return _empty_section(
+            "unusual-spectra",
+            title,
+            "Every pool spectrum is labelled, a candidate or a confident negative.",
+        )
+    parts = [
+        f'<section id="unusual-spectra"><h2>{title}</h2>'
+        "<p>The pool spectra farthest from their nearest neighbours in the model's space "
+        "(the novelty: distance to the k-th nearest pool spectrum) among those that are "
+        "neither labelled, candidates, nor confident negatives: kinds of spectra the "
+        "classes do not describe (quasars, galaxies, artefacts...). The whole list is "
+        "<code>novel.csv</code> in the round folder and the catalogue folder.</p>"
+        '<div class="thumbs">'
+    ]
+    for row in novel[:top]:
+        caption = (
+            f"<b>#{html.escape(row.get('rank', ''))} {html.escape(row.get('spectrum_id', ''))}"
+            f"</b> · {html.escape(row.get('predicted_class', ''))} p = "
+            f"{html.escape(row.get('probability', ''))} · novelty "
+            f"{html.escape(row.get('novelty', ''))} (top "
+            f"{_fmt(100.0 - float(row.get('novelty_percentile') or 0), '.2f')} %)"
+        )
+        title_text = row.get("designation") or row.get("spectrum_id", "")
+        parts.append(
+            f"<figure>{_img(thumbnail(row), title_text)}<figcaption>{caption}</figcaption></figure>"
+        )
+    parts.append("</div>")
+    columns = ("rank", "spectrum_id", "designation", "predicted_class", "probability", "novelty")
+    body = [[row.get(c, "") for c in columns] for row in novel[: max(top, 25)]]
+    parts.append(_html_table(list(columns), body, wide=True) + "</section>")
+    return "".join(parts)
+
+
+def _round_dir(workdir: pathlib.Path, round_index) -> pathlib.Path | None:
+    rounds = list_rounds(workdir)
+    chosen = [r for r in rounds if r.index == round_index] or rounds[-1:]
+    return chosen[0].path if chosen else None
+
+
 def _catalogue_section(catalogue, rows: int) -> str:
     counts = count_summary(catalogue)
     count_rows = [[name, c["all"], c["new"], c["known"]] for name, c in counts.items()]
@@ -509,7 +612,8 @@ _PAGE = """<!DOCTYPE html>
 <header><h1>{title}</h1>
 <nav><a href="#overview">Overview</a><a href="#learning-curve">Learning curve</a>
 <a href="#confusion-matrix">Confusion matrix</a><a href="#class-counts">Class counts</a>
-<a href="#top-candidates">Top candidates</a><a href="#catalogue">Catalogue</a></nav></header>
+<a href="#top-candidates">Top candidates</a><a href="#pool-map">Pool map</a>
+<a href="#unusual-spectra">Unusual spectra</a><a href="#catalogue">Catalogue</a></nav></header>
 <main>
 {body}
 </main>

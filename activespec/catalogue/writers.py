@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import warnings
 
 import numpy as np
 
 from activespec.catalogue.errors import CatalogueError
+from activespec.workdir import NOVEL_FILENAME, WorkDir
 
 CSV_NAME = "candidates.csv"
 VOTABLE_NAME = "candidates.vot"
@@ -39,7 +41,8 @@ def write_catalogue(
     Returns
     -------
     dict
-        ``{"csv": path, "votable": path}``.
+        ``{"csv": path, "votable": path}``, and ``"novel"``: ``novel.csv``, the most
+        unusual pool spectra of the catalogue's round, when the round has that list.
     """
     directory = pathlib.Path(directory)
     try:
@@ -48,7 +51,21 @@ def write_catalogue(
         raise CatalogueError(f"cannot create {directory}: {err.strerror or err}") from None
     csv_path = write_csv(table, directory / CSV_NAME)
     votable_path = write_votable(table, directory / VOTABLE_NAME, tabledata_format=votable_format)
-    return {"csv": csv_path, "votable": votable_path}
+    files = {"csv": csv_path, "votable": votable_path}
+    novel = _novel_list(table)
+    if novel is not None:
+        # The most unusual pool spectra of the catalogue's round (the NoveltyScorer's).
+        files["novel"] = pathlib.Path(shutil.copyfile(novel, directory / NOVEL_FILENAME))
+    return files
+
+
+def _novel_list(table) -> pathlib.Path | None:
+    """The catalogue round's ``novel.csv``, if the round has one."""
+    workdir, round_index = table.meta.get("workdir"), table.meta.get("round")
+    if not workdir or round_index is None:
+        return None
+    path = WorkDir(pathlib.Path(workdir)).round_dir(int(round_index)) / NOVEL_FILENAME
+    return path if path.is_file() else None
 
 
 def write_csv(table, path: str | os.PathLike) -> pathlib.Path:
