@@ -201,3 +201,56 @@ class SamplingSettings:
 PUBLISHED_SAMPLING = SamplingSettings(
     query_size=100, performance_sample_size=30, recall_sample_size=0, reexamine_size=0
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossmatchSettings:
+    """``[crossmatch]``: the known objects ``activespec candidates`` marks candidates against.
+
+    Either a catalogue file (``known``) or a TAP service (``tap`` and ``tap_table``); the
+    command's ``--known``, ``--tap``, ``--tap-table`` and ``--radius`` override them. The
+    cross-match itself is :mod:`activespec.catalogue.crossmatch` (file) and
+    :mod:`activespec.vo.tap` (TAP).
+
+    Attributes
+    ----------
+    known : str
+        CSV, VOTable or FITS table of known objects (relative to the config file).
+    tap : str
+        TAP service URL (e.g. SIMBAD's ``https://simbad.cds.unistra.fr/simbad/sim-tap``).
+    tap_table : str
+        Its table of known objects (e.g. ``basic``).
+    tap_ra, tap_dec, tap_name : str
+        The table's columns, when their names and UCDs do not tell.
+    radius_arcsec : float
+        Largest separation of a match (> 0).
+    retries : int
+        Further attempts of a TAP query after a transient failure (>= 0).
+    """
+
+    known: str = ""
+    tap: str = ""
+    tap_table: str = ""
+    tap_ra: str = ""
+    tap_dec: str = ""
+    tap_name: str = ""
+    radius_arcsec: float = 3.0
+    retries: int = 3
+
+    def validate(self, where: str = "crossmatch.") -> None:
+        """Raise :class:`~activespec.errors.ConfigError` naming the first bad value."""
+        radius = self.radius_arcsec
+        if (
+            isinstance(radius, bool)
+            or not isinstance(radius, (int, float))
+            or not (0 < radius < float("inf"))
+        ):
+            raise ConfigError(f"{where}radius_arcsec must be a positive number, got {radius!r}")
+        if self.known and self.tap:
+            raise ConfigError(f"{where}known and {where}tap: give one catalogue, not both")
+        if bool(self.tap) != bool(self.tap_table):
+            raise ConfigError(f"{where}tap and {where}tap_table go together")
+        if bool(self.tap_ra) != bool(self.tap_dec):
+            raise ConfigError(f"{where}tap_ra and {where}tap_dec go together")
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise ConfigError(f"{where}retries must be an integer >= 0, got {self.retries!r}")

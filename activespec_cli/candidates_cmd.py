@@ -22,23 +22,42 @@ def register(subparsers) -> None:
         description=(
             "Build the catalogue of the latest round's candidates (every pool spectrum "
             "predicted emission or double-peak), cross-match it with a catalogue of known "
-            "objects, and write WORKDIR/catalogue/candidates.csv, candidates.vot and "
-            "report.html. With --samp, also send the VOTable and the top candidates' "
-            "spectra to TOPCAT / Aladin / SPLAT through a running SAMP hub."
+            "objects (a file, or a table of a TAP service such as SIMBAD's basic), and write "
+            "WORKDIR/catalogue/candidates.csv, candidates.vot and report.html. With --samp, "
+            "also send the VOTable and the top candidates' spectra to TOPCAT / Aladin / SPLAT "
+            "through a running SAMP hub. When the TAP service cannot be used, the catalogue "
+            "is still written, with 'known' empty, and the exit status is 1."
         ),
     )
     parser.add_argument("--workdir", required=True, metavar="DIR", help="campaign work directory")
     parser.add_argument(
+        "--config",
+        type=pathlib.Path,
+        help="TOML configuration whose [crossmatch] section gives the known objects and radius",
+    )
+    known = parser.add_mutually_exclusive_group()
+    known.add_argument(
         "--known",
         metavar="CATALOGUE",
         help="known objects to cross-match with: CSV, VOTable or FITS table with RA/Dec columns",
     )
+    known.add_argument(
+        "--tap",
+        metavar="URL",
+        help="cross-match over this TAP service instead (an ADQL positional join, the "
+        "candidates uploaded as a table); needs --tap-table",
+    )
+    parser.add_argument(
+        "--tap-table",
+        metavar="TABLE",
+        help="the TAP service's table of known objects (e.g. basic for SIMBAD)",
+    )
     parser.add_argument(
         "--radius",
         type=float,
-        default=3.0,
+        default=None,
         metavar="ARCSEC",
-        help="cross-match radius in arcsec (default 3)",
+        help="cross-match radius in arcsec (default [crossmatch] radius_arcsec, else 3)",
     )
     parser.add_argument(
         "--top",
@@ -69,7 +88,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the catalogue and report; optionally broadcast them. Return 0."""
+    """Write the catalogue and report; optionally broadcast them. Return 0, or 1 when the
+    cross-match failed (the catalogue is written with 'known' empty)."""
     # astropy and matplotlib: only when this command runs (activespec --help stays fast)
     from activespec.catalogue import (
         build_catalogue,
@@ -79,11 +99,22 @@ def run(args: argparse.Namespace) -> int:
         write_catalogue,
         write_report,
     )
+    from activespec.catalogue.build import mark_crossmatch_failed
+    from activespec.vo.errors import VOError
 
     if args.top < 0:
         raise ConfigError(f"--top must be >= 0, not {args.top}")
     workdir = pathlib.Path(args.workdir)
-    catalogue = build_catalogue(workdir, known=args.known, radius_arcsec=args.radius)
+    known, radius = _known_catalogue(args)
+    failure = None
+    try:
+        catalogue = build_catalogue(workdir, known=known, radius_arcsec=radius)
+    except VOError as err:
+        # the catalogue is still written, with known/new left empty rather than wrong
+        failure = str(err)
+        print(f"activespec candidates: error: cross-match failed: {failure}", file=sys.stderr)
+        catalogue = build_catalogue(workdir, known=None, radius_arcsec=radius)
+        mark_crossmatch_failed(catalogue, failure)
     layout = WorkDir(workdir)
     files = write_catalogue(catalogue, layout.catalogue_dir)
     report = write_report(workdir, catalogue, layout.report_path, top=args.top, files=files)
@@ -98,7 +129,14 @@ def run(args: argparse.Namespace) -> int:
         if known:
             line += f"  (new {c['new']}, known {c['known']})"
         out.write(line + "\n")
-    if known:
+    if failure:
+        out.write(
+            "cross-match failed: the catalogue is written with 'known' empty (neither known "
+            "nor new); run again when the service answers\n"
+        )
+    elif known and catalogue.meta["known_catalogue_size"] is None:
+        out.write(f"cross-matched with {known} within {catalogue.meta['radius_arcsec']:g} arcsec\n")
+    elif known:
         out.write(
             f"cross-matched with {known} ({catalogue.meta['known_catalogue_size']} objects) "
             f"within {catalogue.meta['radius_arcsec']:g} arcsec\n"
@@ -126,4 +164,43 @@ def run(args: argparse.Namespace) -> int:
         out.write(f"  {len(result.spectra)} spectra sent, {n_spectra} received by a client\n")
         for path, reason in result.skipped:
             out.write(f"  skipped {path}: {reason}\n")
-    return 0
+    return 1 if failure else 0
+
+
+def _known_catalogue(args: argparse.Namespace):
+    """The known objects (a path, a TAP catalogue or None) and the radius: the command's
+    options, else the ``[crossmatch]`` section of ``--config``."""
+    from pipeline.configs import CrossmatchSection, load_config
+
+    settings = CrossmatchSection()
+    config = None
+    if args.config is not None:
+        config = load_config(args.config)
+        settings = config.crossmatch
+    radius = args.radius if args.radius is not None else settings.radius_arcsec
+    if args.tap_table and not args.tap:
+        raise ConfigError("--tap-table goes with --tap URL")
+    if args.tap and not args.tap_table:
+        raise ConfigError("--tap needs --tap-table TABLE (e.g. basic for SIMBAD)")
+    if args.known:
+        return args.known, radius
+    tap, table = args.tap or settings.tap, args.tap_table or settings.tap_table
+    if tap:
+        # pyvo: only for a TAP cross-match
+        from activespec.vo.tap import TapCatalogue
+
+        override = not args.tap  # the config's column names go with the config's table
+        return (
+            TapCatalogue(
+                tap,
+                table,
+                ra_column=(settings.tap_ra if override else "") or None,
+                dec_column=(settings.tap_dec if override else "") or None,
+                name_column=(settings.tap_name if override else "") or None,
+                retries=settings.retries,
+            ),
+            radius,
+        )
+    if settings.known:
+        return config.resolve(settings.known), radius
+    return None, radius

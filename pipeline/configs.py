@@ -44,6 +44,7 @@ from activespec.errors import ConfigError
 from activespec.settings import (
     DEFAULT_LABELLED_SPLITS,
     DISTRIBUTION_STRATEGIES,
+    CrossmatchSettings,
     SamplingSettings,
     check_class_names,
 )
@@ -179,6 +180,8 @@ class LabelSpreadingSection:
 
 #: ``[sampling]``: the query strategy and what each round asks the oracle to label.
 SamplingSection = SamplingSettings
+#: ``[crossmatch]``: the known objects ``activespec candidates`` cross-matches with.
+CrossmatchSection = CrossmatchSettings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -332,6 +335,7 @@ _SECTIONS: dict[str, type] = {
     "sampling": SamplingSection,
     "beam": BeamSection,
     "label_spreading": LabelSpreadingSection,
+    "crossmatch": CrossmatchSection,
     "novelty": NoveltySection,
 }
 #: Sections validated by the classes that own them (free-form tables here).
@@ -353,6 +357,7 @@ class RoundConfig:
     sampling: SamplingSection = SamplingSection()
     beam: BeamSection = BeamSection()
     label_spreading: LabelSpreadingSection = LabelSpreadingSection()
+    crossmatch: CrossmatchSection = CrossmatchSection()
     novelty: NoveltySection = NoveltySection()
 
     @property

@@ -105,10 +105,13 @@ def build_catalogue(
     ----------
     workdir : path-like
         The campaign's work directory (holding ``rounds/round-NNN/candidates.csv``).
-    known : path-like or KnownCatalogue, optional
+    known : path-like, KnownCatalogue or remote catalogue, optional
         Catalogue of already known objects (CSV, VOTable or FITS; see
-        :func:`~activespec.catalogue.crossmatch.load_known_catalogue`). Without it no
-        spectrum is marked known and ``separation_arcsec`` is NaN.
+        :func:`~activespec.catalogue.crossmatch.load_known_catalogue`), or an object
+        with ``path``, ``size`` and ``crossmatch(ra, dec, radius_arcsec)`` returning a
+        :class:`~activespec.catalogue.crossmatch.MatchResult` (a TAP service:
+        :class:`activespec.vo.tap.TapCatalogue`). Without it no spectrum is marked known
+        and ``separation_arcsec`` is NaN.
     radius_arcsec : float, optional
         Largest separation of a cross-match, default 3 arcsec.
 
@@ -132,7 +135,7 @@ def build_catalogue(
     from astropy.table import Table
 
     radius = check_radius(radius_arcsec)
-    if known is not None and not isinstance(known, KnownCatalogue):
+    if known is not None and not isinstance(known, KnownCatalogue) and not _is_remote(known):
         known = load_known_catalogue(known)
     rounds = [r for r in list_rounds(workdir) if r.candidates_path.is_file()]
     if not rounds:
@@ -187,7 +190,7 @@ def build_catalogue(
             "class_names": list(class_names),
             "positive_classes": positive,
             "known_catalogue": known.path if known is not None else None,
-            "known_catalogue_size": len(known) if known is not None else None,
+            "known_catalogue_size": _size(known),
             "radius_arcsec": radius,
             "candidate_counts": candidate_counts,
         }
@@ -283,8 +286,42 @@ def _class_counts(classes: np.ndarray) -> dict[str, int]:
     return {str(name): int(count) for name, count in zip(names, counts, strict=True)}
 
 
-def _match(rows: CandidateRows, known: KnownCatalogue | None, radius: float) -> MatchResult:
+def mark_crossmatch_failed(table, reason: str) -> None:
+    """After a failed cross-match: ``known`` empty (masked: neither known nor new),
+    ``known_name`` empty, ``separation_arcsec`` NaN and ``note`` saying why, in place;
+    ``meta["crossmatch_error"]`` holds ``reason``."""
+    from astropy.table import MaskedColumn
+
+    n = len(table)
+    old = table["known"]
+    table["known"] = MaskedColumn(np.zeros(n, dtype=bool), mask=np.ones(n, dtype=bool))
+    for attribute in ("unit", "description", "format"):
+        setattr(table["known"], attribute, getattr(old, attribute))
+    table["known"].meta["ucd"] = old.meta.get("ucd")
+    table["known_name"][:] = ""
+    table["separation_arcsec"][:] = np.nan
+    table["note"] = np.array([f"cross-match failed: {reason}"] * n, dtype=str)
+    for spec in COLUMNS:
+        if spec.name == "note":
+            table["note"].description = spec.description
+            table["note"].meta["ucd"] = spec.ucd
+    table.meta["crossmatch_error"] = reason
+
+
+def _is_remote(known) -> bool:
+    return callable(getattr(known, "crossmatch", None))
+
+
+def _size(known) -> int | None:
+    if known is None:
+        return None
+    return getattr(known, "size", None) if _is_remote(known) else len(known)
+
+
+def _match(rows: CandidateRows, known, radius: float) -> MatchResult:
     ra, dec = rows.numbers["ra"], rows.numbers["dec"]
+    if known is not None and _is_remote(known):
+        return known.crossmatch(ra, dec, radius)
     if known is not None:
         return crossmatch(ra, dec, known, radius)
     n = len(rows)

@@ -67,7 +67,7 @@ flux per spectrum, for the DataLink's derived spectra) and known.csv, then runs
 		</make>
 	</data>
 
-	<table id="known" onDisk="True" adql="True" primary="name">
+	<table id="known" onDisk="True" adql="True">
 		<meta name="description">Known objects at the positions of some of the test
 			spectra (and a few elsewhere), for positional cross-matches over TAP.</meta>
 		<column name="name" type="text" ucd="meta.id;meta.main"

@@ -50,8 +50,12 @@ AUTHORITY = "activespec.test"
 DEFAULT_INPUTS_DIR = pathlib.Path("/var/gavo/inputs")
 #: How long ``dachs serve`` may take to answer.
 START_TIMEOUT_S = 120.0
-#: Every ``KNOWN_EVERY``-th published spectrum's object goes into the known-objects table.
+#: Every ``KNOWN_EVERY``-th published spectrum's object goes into the known-objects table,
+#: ``KNOWN_OFFSET_ARCSEC`` away; the next one's ``NEAR_OFFSET_ARCSEC`` away (see
+#: :func:`known_objects`).
 KNOWN_EVERY = 3
+KNOWN_OFFSET_ARCSEC = 1.0
+NEAR_OFFSET_ARCSEC = 6.0
 #: Known objects away from every test spectrum (they must never match).
 EXTRA_KNOWN = (
     ("Vega", 279.234735, 38.783689, "Star"),
@@ -406,15 +410,30 @@ class LocalDachs:
 
 
 def known_objects(spectra: Sequence[PublishedSpectrum]) -> list[KnownObject]:
-    """Every :data:`KNOWN_EVERY`-th spectrum with a position (its object at its position),
-    and :data:`EXTRA_KNOWN`."""
+    """The known objects of the TAP table.
+
+    Of the spectra with a position: every :data:`KNOWN_EVERY`-th one's object, placed
+    :data:`KNOWN_OFFSET_ARCSEC` away (a match at 3 arcsec); the next one's, as ``near
+    <object>``, placed :data:`NEAR_OFFSET_ARCSEC` away (no match at 3 arcsec, a match at
+    10); and :data:`EXTRA_KNOWN`, far from all.
+    """
     located = [s for s in spectra if s.ra is not None and s.dec is not None]
-    chosen = located[::KNOWN_EVERY]
-    known = [
-        KnownObject(s.object or s.spectrum_id, float(s.ra), float(s.dec), "Star") for s in chosen
-    ]
+    known = []
+    for i, spectrum in enumerate(located):
+        name = spectrum.object or spectrum.spectrum_id
+        if i % KNOWN_EVERY == 0:
+            ra, dec = _offset(spectrum.ra, spectrum.dec, KNOWN_OFFSET_ARCSEC)
+            known.append(KnownObject(name, ra, dec, "Star"))
+        elif i % KNOWN_EVERY == 1:
+            ra, dec = _offset(spectrum.ra, spectrum.dec, NEAR_OFFSET_ARCSEC)
+            known.append(KnownObject(f"near {name}", ra, dec, "Star"))
     known += [KnownObject(*extra) for extra in EXTRA_KNOWN]
     return known
+
+
+def _offset(ra: float, dec: float, arcsec: float) -> tuple[float, float]:
+    """The position ``arcsec`` north of (ra, dec)."""
+    return float(ra), float(dec) + arcsec / 3600.0
 
 
 _FITS_ENDINGS = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")

@@ -35,7 +35,7 @@ from activespec.vo.download import (
     download_all,
     unique_stems,
 )
-from activespec.vo.errors import ServiceUnreachableError, VOError
+from activespec.vo.retry import call_with_retries
 
 #: ``--datalink`` choices -> the DataLink ``FLUXCALIB`` value.
 DATALINK_CALIBRATIONS = {
@@ -126,13 +126,14 @@ def query_ssap(
             keywords["diameter"] = float(size)
     if target:
         keywords["TARGETNAME"] = target
-    results = _with_retries(
+    results = call_with_retries(
         lambda: pyvo.dal.SSAService(service).search(**keywords),
         what=f"SSAP service {service}",
         retries=retries,
         backoff=backoff,
     )
-    overflow = str(getattr(results, "query_status", "") or "").upper() == "OVERFLOW"
+    status = getattr(results, "status", None) or ("",)
+    overflow = str(status[0]).strip().upper() == "OVERFLOW"
     return [_record(r) for r in results], overflow
 
 
@@ -345,6 +346,7 @@ def _resolve_this(task: DownloadTask, record: SsapRecord) -> None:
 
 
 def _datalink_of(record: SsapRecord):
+    import requests
     from pyvo.dal.exceptions import DALFormatError, DALServiceError
 
     try:
@@ -359,6 +361,10 @@ def _datalink_of(record: SsapRecord):
         code = f"datalink-http-{status}" if isinstance(status, int) else "datalink-connection"
         raise FetchError(code, f"DataLink: {_short(err)}", retry=retry) from None
     except DALFormatError as err:
+        if isinstance(err.cause, requests.exceptions.RequestException):
+            raise FetchError(
+                "datalink-connection", f"DataLink: {_short(err.cause)}", retry=True
+            ) from None
         raise FetchError("datalink-format", f"DataLink answer unusable: {_short(err)}") from None
 
 
@@ -436,34 +442,6 @@ def _by_ucd(row, ucd: str):
         return row.getbyucd(ucd)
     except (KeyError, ValueError):
         return None
-
-
-def _with_retries(call, *, what: str, retries: int, backoff: float):
-    from pyvo.dal.exceptions import DALFormatError, DALQueryError, DALServiceError
-
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # VOTable W-codes of real services
-                return call()
-        except DALQueryError as err:
-            raise VOError(f"{what} refused the query: {_short(err)}") from None
-        except DALFormatError as err:
-            raise VOError(
-                f"{what} answered something that is not a VOTable: {_short(err)}"
-            ) from None
-        except DALServiceError as err:
-            status = getattr(err, "code", None)
-            lasting = isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
-            if lasting:
-                raise VOError(f"{what}: HTTP {status}: {_short(err)}") from None
-            if attempt > retries:
-                raise ServiceUnreachableError(
-                    f"{what} did not answer after {attempt} attempts: {_short(err)}"
-                ) from None
-            time.sleep(min(60.0, backoff * 2 ** (attempt - 1)))
 
 
 def _short(err: BaseException) -> str:

@@ -112,6 +112,22 @@ def test_fetch_ssap_gets_every_spectrum_readable_and_resumes(dachs, tmp_path, ca
     assert (out / cut).read_bytes() == data
 
 
+def test_ssap_query_by_band_position_target_and_limit(dachs):
+    from activespec.vo.ssap import query_ssap
+
+    lamost_lrs = {s.pubdid for s in dachs.spectra if "/lamost/spec-" in s.pubdid}
+    records, overflow = query_ssap(dachs.ssap_url, band=(8000, 8100))  # beyond MRS, Ondřejov
+    assert {r.identifier for r in records} == lamost_lrs and not overflow
+    one = dachs.spectra[5]
+    records, _ = query_ssap(dachs.ssap_url, pos=(one.ra, one.dec), size=0.01)
+    assert [(r.identifier, r.object) for r in records] == [(one.pubdid, one.object)]
+    assert (records[0].ra, records[0].dec) == pytest.approx((one.ra, one.dec))
+    records, _ = query_ssap(dachs.ssap_url, target="HD 208905")
+    assert [r.identifier.rsplit("/", 1)[-1] for r in records] == ["oe270005.fits"]
+    records, overflow = query_ssap(dachs.ssap_url, maxrec=5)
+    assert len(records) == 5 and overflow
+
+
 def test_fetch_ssap_with_labels_joins_them_by_publisher_id(dachs, tmp_path, capsys):
     from activespec.io import read_spectrum
 
@@ -154,3 +170,109 @@ def test_fetch_ssap_through_datalink_with_flux_calibration_and_cut_out(dachs, tm
         assert np.nanmax(np.abs(spectrum.flux)) == pytest.approx(1.0)
     status, text = _fetch(capsys, *args, "--out", str(out))
     assert "fetched 0 spectra" in text and f"{len(rows)} already here" in text, text
+
+
+# activespec candidates --tap ----------------------------------------------------------
+def _run_cli(args):
+    """``python -m activespec ARGS`` in a subprocess (as tests/catalogue/test_cli.py does)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "activespec", *args],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    return done.returncode, done.stdout, done.stderr
+
+
+def _expected(catalogue, known, radius):
+    """(known, name, separation) per spectrum_id, computed here with astropy."""
+    import numpy as np
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+
+    sky = SkyCoord([k.ra for k in known] * u.deg, [k.dec for k in known] * u.deg)
+    out = {}
+    for row in catalogue:
+        if not np.isfinite(row["ra"]):
+            out[row["spectrum_id"]] = (False, "")
+            continue
+        sep = SkyCoord(row["ra"] * u.deg, row["dec"] * u.deg).separation(sky).arcsec
+        i = int(np.argmin(sep))
+        out[row["spectrum_id"]] = (
+            bool(sep[i] <= radius),
+            known[i].name if sep[i] <= radius else "",
+        )
+    return out
+
+
+@pytest.mark.parametrize("radius", [3.0, 10.0])
+def test_tap_crossmatch_marks_known_and_new_as_the_file_match_does(
+    dachs, tmp_path, real_dir, radius
+):
+    import numpy as np
+
+    from activespec.catalogue import build_catalogue
+    from activespec.vo.tap import SEARCH_FACTOR, TapCatalogue
+    from tests.catalogue.conftest import make_campaign
+
+    campaign = make_campaign(tmp_path, real_dir)
+    known_csv = tmp_path / "known.csv"
+    known_csv.write_text(
+        "name,ra,dec\n" + "".join(f"{k.name},{k.ra!r},{k.dec!r}\n" for k in dachs.known)
+    )
+    tap = TapCatalogue(dachs.tap_url, dachs.known_table)
+    over_tap = build_catalogue(campaign.workdir, known=tap, radius_arcsec=radius)
+    from_file = build_catalogue(campaign.workdir, known=known_csv, radius_arcsec=radius)
+    assert over_tap.colnames == from_file.colnames
+    assert list(over_tap["spectrum_id"]) == list(from_file["spectrum_id"])
+    for name in ("known", "known_name", "note"):
+        assert list(over_tap[name]) == list(from_file[name]), name
+    near = np.asarray(from_file["separation_arcsec"]) <= radius * SEARCH_FACTOR
+    assert np.allclose(
+        over_tap["separation_arcsec"][near], from_file["separation_arcsec"][near], atol=1e-3
+    )
+    assert np.isnan(np.asarray(over_tap["separation_arcsec"])[~near]).all()
+    expected = _expected(from_file, dachs.known, radius)
+    assert {r["spectrum_id"]: (bool(r["known"]), r["known_name"]) for r in over_tap} == expected
+    n_known = sum(k for k, _ in expected.values())
+    assert 0 < n_known < len(over_tap)  # both known and new among the candidates
+    if radius == 10.0:  # the "near" objects, 6 arcsec away, match only at 10
+        assert any(name.startswith("near ") for _, name in expected.values())
+    assert over_tap.meta["known_catalogue"] == f"{dachs.known_table} at {dachs.tap_url}"
+
+
+def test_candidates_command_over_tap_and_from_the_config(dachs, tmp_path, real_dir):
+    import csv
+
+    from tests.catalogue.conftest import make_campaign
+
+    campaign = make_campaign(tmp_path, real_dir)
+    workdir = str(campaign.workdir)
+    code, out, err = _run_cli(
+        ["candidates", "--workdir", workdir, "--tap", dachs.tap_url,
+         "--tap-table", dachs.known_table, "--top", "0"]
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"cross-matched with {dachs.known_table} at {dachs.tap_url} within 3 arcsec" in out
+    with (campaign.workdir / "catalogue" / "candidates.csv").open() as handle:
+        rows = {r["spectrum_id"]: r for r in csv.DictReader(handle)}
+    known_ids = {k for k, r in rows.items() if r["known"] == "True"}
+    assert known_ids and len(known_ids) < len(rows)
+    assert all(rows[k]["known_name"] for k in known_ids)
+    total = next(line for line in out.splitlines() if line.strip().startswith("total"))
+    assert f"known {len(known_ids)})" in total
+
+    config = tmp_path / "activespec.toml"
+    config.write_text(
+        f'[crossmatch]\ntap = "{dachs.tap_url}"\ntap_table = "{dachs.known_table}"\n'
+        "radius_arcsec = 10.0\n"
+    )
+    code, out, err = _run_cli(
+        ["candidates", "--workdir", workdir, "--config", str(config), "--top", "0"]
+    )  # fmt: skip
+    assert code == 0, err
+    assert "within 10 arcsec" in out
+    with (campaign.workdir / "catalogue" / "candidates.csv").open() as handle:
+        wider = {r["spectrum_id"]: r for r in csv.DictReader(handle)}
+    assert {k for k, r in wider.items() if r["known"] == "True"} >= known_ids
