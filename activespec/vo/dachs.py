@@ -235,8 +235,15 @@ class LocalDachs:
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._write_settings()
-        if self.resource_dir.exists():
-            shutil.rmtree(self.resource_dir)
+        try:
+            if self.resource_dir.exists():
+                shutil.rmtree(self.resource_dir)
+            self.resource_dir.mkdir(parents=True)
+        except PermissionError as err:
+            raise DachsUnavailableError(
+                f"cannot write DaCHS's inputs directory ({err.filename}): run as root or as a "
+                "member of the gavo group"
+            ) from None
         data_dir = self.resource_dir / "data"
         sdm_dir = self.resource_dir / "sdm"
         rows = []

@@ -26,9 +26,7 @@ def dachs(tmp_path_factory, real_dir, request):
     try:
         ensure_installed(log=lambda line: None)
     except DachsUnavailableError as err:
-        if os.environ.get("ACTIVESPEC_REQUIRE_DACHS") == "1":
-            pytest.fail(f"DaCHS is required here (ACTIVESPEC_REQUIRE_DACHS=1): {err}")
-        pytest.skip(str(err))
+        _unavailable(err)
     port = free_port()
     server = LocalDachs(
         real_dir,
@@ -38,11 +36,21 @@ def dachs(tmp_path_factory, real_dir, request):
         log=lambda line: None,
     )
     try:
-        server.publish()
-        server.start()
+        try:
+            server.publish()
+            server.start()
+        except DachsUnavailableError as err:
+            _unavailable(err)
         yield server
     finally:
         server.stop()
         if request.session.testsfailed:
             print(f"\nDaCHS log ({server.log_path}):\n{server.log_tail(30)}")
         server.drop()
+
+
+def _unavailable(err: DachsUnavailableError) -> None:
+    """Skip, or fail where DaCHS is required (``ACTIVESPEC_REQUIRE_DACHS=1``)."""
+    if os.environ.get("ACTIVESPEC_REQUIRE_DACHS") == "1":
+        pytest.fail(f"DaCHS is required here (ACTIVESPEC_REQUIRE_DACHS=1): {err}")
+    pytest.skip(str(err))
