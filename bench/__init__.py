@@ -11,4 +11,11 @@ never asserted in tests.
 BENCHMARKS = ("ingestion", "scoring", "memory", "active_learning", "projection")
 #: Written separately, or needing more than Python (flink: Java and Beam's Flink
 #: job-server jar); included in the suite when its module is present.
-OPTIONAL_BENCHMARKS = ("tuner_vs_default", "campaign", "flink", "label_spreading", "scale")
+OPTIONAL_BENCHMARKS = (
+    "tuner_vs_default",
+    "campaign",
+    "flink",
+    "label_spreading",
+    "scale",
+    "novelty",
+)
