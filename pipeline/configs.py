@@ -88,6 +88,10 @@ class DataSection:
     degrade_labelled: bool = True
     #: Fingerprint the pool's files (count, sizes, mtimes) so that a changed pool is re-ingested.
     fingerprint_pool: bool = True
+    #: The labelled set from an SSAP service instead of ``labelled`` and ``labels``
+    #: (:class:`activespec.vo.ssap.SsapSource`: service, labels, out, ids, datalink, band,
+    #: target, pos, size, workers, retries); fetched before each round.
+    labelled_ssap: dict = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
         if not self.labelled:
@@ -95,6 +99,11 @@ class DataSection:
         if not self.pool and not self.pool_file_list:
             raise ConfigError("data.pool: give glob patterns of pool files or data.pool_file_list")
         check_class_names(self.classes, "data.classes")
+        if self.labelled_ssap:
+            # light: pyvo and requests load only when a fetch runs
+            from activespec.vo.ssap import SsapSource
+
+            SsapSource.from_dict(self.labelled_ssap)
         if set(self.splits) != set(DEFAULT_LABELLED_SPLITS):
             raise ConfigError(
                 f"data.splits: need exactly the buckets train, eval and test, got {sorted(self.splits)}"
@@ -372,8 +381,30 @@ class RoundConfig:
         return str(self.base_dir / path)
 
     @property
+    def labelled_ssap(self):
+        """The :class:`activespec.vo.ssap.SsapSource` of ``[data] labelled_ssap``, or None."""
+        if not self.data.labelled_ssap:
+            return None
+        from activespec.vo.ssap import SsapSource
+
+        return SsapSource.from_dict(self.data.labelled_ssap)
+
+    @property
     def labelled_patterns(self) -> list[str]:
+        source = self.labelled_ssap
+        if source is not None:  # the copy fetched from the SSAP service
+            return [str(pathlib.Path(self.resolve(source.out)) / "*.fits*")]
         return [self.resolve(p) for p in self.data.labelled]
+
+    @property
+    def labels_path(self) -> str:
+        """The labelled set's labels CSV (the fetched ``labels.csv`` with ``labelled_ssap``)."""
+        source = self.labelled_ssap
+        if source is not None:
+            from activespec.vo.ssap import LABELS_CSV
+
+            return str(pathlib.Path(self.resolve(source.out)) / LABELS_CSV)
+        return self.resolve(self.data.labels)
 
     @property
     def pool_patterns(self) -> list[str]:

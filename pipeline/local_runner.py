@@ -8,6 +8,7 @@ layout is :mod:`activespec.workdir`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pathlib
 import shutil
@@ -137,6 +138,7 @@ def run_round(
     wd = WorkDir(pathlib.Path(workdir).resolve())
     wd.pipeline_root.mkdir(parents=True, exist_ok=True)
     index = wd.next_round_index() if round_index is None else round_index
+    fetch_labelled_ssap(config)
     fingerprint = ""
     if config.data.fingerprint_pool:
         file_list = config.resolve(config.data.pool_file_list)
@@ -178,6 +180,25 @@ def run_round(
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     summary["summary_path"] = str(summary_path)
     return summary
+
+
+def fetch_labelled_ssap(config: RoundConfig) -> dict | None:
+    """Fetch ``[data] labelled_ssap`` (resumable) before a round; None without one.
+
+    Returns ``{"fetched", "kept", "failed", "labelled"}`` counts, also logged.
+    """
+    source = config.labelled_ssap
+    if source is None:
+        return None
+    result = source.fetch(config.resolve)
+    counts = {
+        "fetched": len(result.summary.fetched),
+        "kept": len(result.summary.skipped),
+        "failed": len(result.summary.failures),
+        "labelled": result.labelled,
+    }
+    logging.getLogger(__name__).info("labelled set from %s: %s", source.service, counts)
+    return counts
 
 
 def summarise_round(

@@ -100,7 +100,7 @@ def create_pipeline(
 
     labelled_ingest = SpectraIngest(
         file_patterns=config.labelled_patterns,
-        labels=config.resolve(config.data.labels),
+        labels=config.labels_path,
         class_names=classes,
         preprocessing=preprocessing,
         degrade_resolution=config.data.degrade_labelled,

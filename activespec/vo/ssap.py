@@ -86,6 +86,119 @@ class SsapFetchResult:
     labels_without_spectrum: list[str] = dataclasses.field(default_factory=list)
 
 
+#: Where ``[data] labelled_ssap`` fetches to, relative to the configuration's directory.
+DEFAULT_SOURCE_OUT = "survey/labelled-ssap"
+
+
+@dataclasses.dataclass(frozen=True)
+class SsapSource:
+    """``[data] labelled_ssap``: the labelled set as an SSAP service and an ``id,label`` list.
+
+    Before each round the spectra are fetched (resumably: a round after the first only
+    checks the checksums) into ``out``, which the ingestion then reads with its
+    ``labels.csv``. The keys are those of ``activespec fetch ssap``.
+    """
+
+    service: str
+    labels: str
+    out: str = DEFAULT_SOURCE_OUT
+    ids: str = ""
+    datalink: str = ""
+    band: tuple[float, float] | None = None
+    target: str = ""
+    pos: tuple[float, float] | None = None
+    size: float | None = None
+    workers: int = DEFAULT_WORKERS
+    retries: int = DEFAULT_RETRIES
+
+    @classmethod
+    def from_dict(cls, table: dict, where: str = "data.labelled_ssap") -> SsapSource:
+        """Build and check one from a TOML table; raise ConfigError naming the key."""
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table, got {table!r}")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(table) - fields)
+        if unknown:
+            raise ConfigError(f"unknown key {where}.{unknown[0]}; it accepts: {', '.join(fields)}")
+        for key in ("service", "labels"):
+            if not isinstance(table.get(key), str) or not table[key].strip():
+                raise ConfigError(f"{where}.{key}: required (a string)")
+        values = dict(table)
+        for key in ("out", "ids", "datalink", "target"):
+            if key in values and not isinstance(values[key], str):
+                raise ConfigError(f"{where}.{key}: expected a string, got {values[key]!r}")
+        if values.get("datalink") and values["datalink"] not in DATALINK_CALIBRATIONS:
+            raise ConfigError(
+                f"{where}.datalink: {values['datalink']!r} is not one of "
+                f"{', '.join(DATALINK_CALIBRATIONS)}"
+            )
+        for key in ("band", "pos"):
+            if key in values:
+                pair = values[key]
+                if (
+                    not isinstance(pair, list)
+                    or len(pair) != 2
+                    or not all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair
+                    )
+                ):
+                    raise ConfigError(f"{where}.{key}: expected two numbers, got {pair!r}")
+                values[key] = (float(pair[0]), float(pair[1]))
+        if "band" in values:
+            band_in_metres(*values["band"])
+        if "size" in values:
+            size = values["size"]
+            if isinstance(size, bool) or not isinstance(size, (int, float)) or size <= 0:
+                raise ConfigError(
+                    f"{where}.size: expected a positive number of degrees, got {size!r}"
+                )
+            values["size"] = float(size)
+        if ("pos" in values) != ("size" in values):
+            raise ConfigError(f"{where}.pos and {where}.size go together")
+        if values.get("target") and "pos" in values:
+            raise ConfigError(f"{where}: give target or pos, not both")
+        for key, least in (("workers", 1), ("retries", 0)):
+            if key in values:
+                value = values[key]
+                if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                    raise ConfigError(
+                        f"{where}.{key}: expected an integer >= {least}, got {value!r}"
+                    )
+        return cls(**values)
+
+    def fetch(self, resolve, *, progress: bool = False) -> SsapFetchResult:
+        """Fetch into ``resolve(out)``; ``resolve`` makes the configured paths absolute.
+
+        Raises
+        ------
+        activespec.errors.ConfigError
+            When no labelled spectrum could be fetched.
+        ServiceUnreachableError, VOError
+            When the SSAP query fails.
+        """
+        out = resolve(self.out)
+        result = fetch_ssap(
+            self.service,
+            out,
+            band=self.band,
+            target=self.target or None,
+            pos=self.pos,
+            size=self.size,
+            ids=read_identifiers(resolve(self.ids)) if self.ids else None,
+            labels=read_labels(resolve(self.labels)),
+            datalink=self.datalink or None,
+            workers=self.workers,
+            retries=self.retries,
+            progress=progress,
+        )
+        if not result.labelled:
+            raise ConfigError(
+                f"data.labelled_ssap: no labelled spectrum fetched from {self.service} into "
+                f"{out} ({len(result.summary.failures)} failed; see failures.csv there)"
+            )
+        return result
+
+
 def band_in_metres(low: float, high: float) -> tuple[float, float]:
     """``(low, high)`` in metres: Ångström unless the values are below 1e-3 (metres)."""
     if not (low < high) or low <= 0:

@@ -276,3 +276,67 @@ def test_candidates_command_over_tap_and_from_the_config(dachs, tmp_path, real_d
     with (campaign.workdir / "catalogue" / "candidates.csv").open() as handle:
         wider = {r["spectrum_id"]: r for r in csv.DictReader(handle)}
     assert {k for k, r in wider.items() if r["known"] == "True"} >= known_ids
+
+
+# [data] labelled_ssap: the ingestion reads the fetched copy ---------------------------
+def test_labelled_ssap_config_is_fetched_and_ingested_with_its_labels(dachs, tmp_path):
+    import csv
+    import glob
+    import os
+
+    import tensorflow as tf
+    from tfx.types import artifact_utils, standard_artifacts
+
+    from activespec.constants import DEFAULT_CLASSES
+    from components.artifact_types import RejectedFiles
+    from components.spectra_ingest.executor import Executor
+    from components.spectra_ingest.params import make_params
+    from models import features
+    from pipeline.configs import config_from_dict
+    from pipeline.local_runner import fetch_labelled_ssap
+
+    labelled = {
+        s.pubdid: DEFAULT_CLASSES[i % len(DEFAULT_CLASSES)] for i, s in enumerate(dachs.spectra)
+    }
+    (tmp_path / "ids.csv").write_text(
+        "id,label\n" + "".join(f"{k},{v}\n" for k, v in labelled.items())
+    )
+    config = config_from_dict(
+        {"data": {"labelled_ssap": {"service": dachs.ssap_url, "labels": "ids.csv",
+                                    "datalink": "normalized", "band": [6500, 6760]}}},
+        base_dir=tmp_path,
+    )  # fmt: skip
+    # the spectrum with no good pixel near H-alpha has an empty cut-out: recorded, not fetched
+    counts = fetch_labelled_ssap(config)
+    assert counts == {"fetched": 49, "kept": 0, "failed": 1, "labelled": 49}
+    assert fetch_labelled_ssap(config) == {"fetched": 0, "kept": 49, "failed": 1, "labelled": 49}
+
+    params = make_params(
+        file_patterns=config.labelled_patterns,
+        file_list=None,
+        labels=config.labels_path,
+        class_names=DEFAULT_CLASSES,
+        preprocessing=None,
+        degrade_resolution=True,
+        splits={"train": 1},
+        input_fingerprint="",
+    )
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "examples")
+    rejections = RejectedFiles()
+    rejections.uri = str(tmp_path / "rejections")
+    Executor().Do(
+        {}, {"examples": [examples], "rejections": [rejections]}, params.to_exec_properties()
+    )
+
+    ingested = {}
+    split_dir = artifact_utils.get_split_uri([examples], "train")
+    files = sorted(glob.glob(os.path.join(split_dir, "data_tfrecord-*.gz")))
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        feature = tf.train.Example.FromString(record.numpy()).features.feature
+        spectrum_id = feature[features.SPECTRUM_ID].bytes_list.value[0].decode()
+        ingested[spectrum_id] = feature[features.LABEL].int64_list.value[0]
+    with open(os.path.join(rejections.uri, "rejected.csv"), newline="") as handle:
+        assert list(csv.DictReader(handle)) == []
+    expected = {k: DEFAULT_CLASSES.index(v) for k, v in labelled.items() if "sp06-145" not in k}
+    assert ingested == expected  # DataLink spectra carry the publisher DID as spectrum_id
