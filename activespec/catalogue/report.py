@@ -25,6 +25,7 @@ from activespec import __version__
 from activespec.catalogue import plots
 from activespec.catalogue import pool_map as maps
 from activespec.catalogue.build import count_summary, top_candidates
+from activespec.catalogue.crossmatch import NO_COORDINATES_NOTE
 from activespec.catalogue.errors import CatalogueError
 from activespec.catalogue.plots import RoundPoint
 from activespec.catalogue.rounds import finite_or_none, list_rounds, read_summary
@@ -189,9 +190,13 @@ def _overview(catalogue, points, files, report_dir: pathlib.Path) -> str:
     counts = count_summary(catalogue)
     total = counts.pop("total")
     known_path = catalogue.meta.get("known_catalogue")
+    error = catalogue.meta.get("crossmatch_error")
     cards = [_card("candidates", total["all"], f"round {catalogue.meta.get('round')}")]
     cards += [
-        _card(name, c["all"], f"{c['new']} new · {c['known']} known") for name, c in counts.items()
+        _card(
+            name, c["all"], "known/new unknown" if error else f"{c['new']} new · {c['known']} known"
+        )
+        for name, c in counts.items()
     ]
     if known_path:
         cards.append(_card("new", total["new"], "not in the known catalogue"))
@@ -199,15 +204,23 @@ def _overview(catalogue, points, files, report_dir: pathlib.Path) -> str:
     labels = points[-1].labels if points else None
     if labels is not None:
         cards.append(_card("labels", labels, "labelled spectra so far"))
-    if known_path:
+    if error:
         known_text = (
-            f"Cross-matched with <code>{html.escape(os.path.basename(known_path))}</code> "
-            f"({catalogue.meta.get('known_catalogue_size')} objects) within "
-            f"{catalogue.meta['radius_arcsec']:g} arcsec."
+            f"The cross-match failed ({html.escape(error)}): whether each candidate is known "
+            "or new is left empty."
+        )
+    elif known_path:
+        # a file by its name; a TAP table as "TABLE at URL"
+        shown = known_path if "://" in known_path else os.path.basename(known_path)
+        size = catalogue.meta.get("known_catalogue_size")
+        known_text = (
+            f"Cross-matched with <code>{html.escape(shown)}</code> "
+            + (f"({size} objects) " if size is not None else "")
+            + f"within {catalogue.meta['radius_arcsec']:g} arcsec."
         )
     else:
         known_text = "No catalogue of known objects was given: every candidate counts as new."
-    no_position = int(np.sum(np.asarray(catalogue["note"]) != ""))
+    no_position = int(np.sum(np.asarray(catalogue["note"]) == NO_COORDINATES_NOTE))
     if no_position:
         spectra = "spectrum has" if no_position == 1 else "spectra have"
         known_text += f" {no_position} {spectra} no coordinates and could not be cross-matched."
@@ -377,7 +390,10 @@ def _thumbnail(row) -> str:
     title = f"{designation}"
     subtitle = f"{row['predicted_class']}  p = {float(row['probability']):.3f}"
     png = _spectrum_png(str(row["source"]), title, subtitle)
-    status = f"known: {row['known_name']}" if row["known"] else "new"
+    if np.ma.is_masked(row["known"]):  # the cross-match failed
+        status = "known/new unknown"
+    else:
+        status = f"known: {row['known_name']}" if row["known"] else "new"
     snr = float(row["snr"])
     caption = (
         f"<b>{html.escape(str(row['spectrum_id']))}</b> · {html.escape(status)} · "
@@ -499,7 +515,10 @@ def _round_dir(workdir: pathlib.Path, round_index) -> pathlib.Path | None:
 
 def _catalogue_section(catalogue, rows: int) -> str:
     counts = count_summary(catalogue)
-    count_rows = [[name, c["all"], c["new"], c["known"]] for name, c in counts.items()]
+    if catalogue.meta.get("crossmatch_error"):  # neither known nor new: the match failed
+        count_rows = [[name, c["all"], "–", "–"] for name, c in counts.items()]
+    else:
+        count_rows = [[name, c["all"], c["new"], c["known"]] for name, c in counts.items()]
     columns = [c for c in _TABLE_COLUMNS if c in catalogue.colnames]
     head = catalogue[:rows]
     body = [[_cell(row[c], catalogue[c].format) for c in columns] for row in head]

@@ -262,6 +262,10 @@ def test_candidates_command_over_tap_and_from_the_config(dachs, tmp_path, real_d
     assert all(rows[k]["known_name"] for k in known_ids)
     total = next(line for line in out.splitlines() if line.strip().startswith("total"))
     assert f"known {len(known_ids)})" in total
+    report = (campaign.workdir / "catalogue" / "report.html").read_text()
+    assert (
+        f"Cross-matched with <code>{dachs.known_table} at {dachs.tap_url}</code> within 3" in report
+    )
 
     config = tmp_path / "activespec.toml"
     config.write_text(

@@ -61,4 +61,7 @@ def test_candidates_writes_the_catalogue_with_known_empty(tmp_path, real_dir):
     assert len(rows) == 6
     assert all(r["known"] == "" and r["known_name"] == "" for r in rows)
     assert all(r["note"].startswith("cross-match failed: TAP service") for r in rows)
-    assert (folder / "candidates.vot").is_file() and (folder / "report.html").is_file()
+    assert (folder / "candidates.vot").is_file()
+    report = (folder / "report.html").read_text()
+    assert "The cross-match failed (TAP service" in report and "known/new unknown" in report
+    assert "every candidate counts as new" not in report
