@@ -508,6 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         server = LocalDachs(args.spectra, args.state_dir, port=args.port or None)
         server.publish()
+        # SIGTERM (kill, a supervisor) stops the server as Ctrl-C does: `with` cleans up
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         with server:
             server.start()
             print(f"SSAP      {server.ssap_url}")
