@@ -105,11 +105,15 @@ def run(args: argparse.Namespace) -> int:
         console.line("[3/3] candidate catalogue and report")
         # astropy and matplotlib: only at this step (activespec --help stays fast)
         from activespec.catalogue import build_catalogue, write_catalogue, write_report
+        from activespec.catalogue.pool_map import MAP_PAGE_NAME
 
         catalogue = build_catalogue(workdir)
         layout = WorkDir(workdir)
         files = write_catalogue(catalogue, layout.catalogue_dir)
         files["report"] = write_report(workdir, catalogue, layout.report_path, files=files)
+        pool_map = layout.report_path.parent / MAP_PAGE_NAME
+        if pool_map.is_file():  # the interactive pool map, beside the report
+            files["map"] = pool_map
         for name, path in files.items():
             console.line(f"      {name:<8} {path}")
     print(f"done in {time.time() - started:.0f} s. Next:")
