@@ -41,6 +41,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -608,10 +609,7 @@ def _run_tasks(tasks, workers, total, progress) -> list[dict]:
                 if bar is not None:
                     bar.update(len(chunk))
         else:
-            # fork: no re-import of the caller's __main__ (scripts need no main guard),
-            # and workers only use NumPy/SciPy, which are fork-safe.
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            context = multiprocessing.get_context(_start_method())
             with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as executor:
                 futures = {executor.submit(_simulate_chunk, t): i for i, t in enumerate(tasks)}
                 results: dict[int, list[dict]] = {}
@@ -625,6 +623,32 @@ def _run_tasks(tasks, workers, total, progress) -> list[dict]:
         if bar is not None:
             bar.close()
     return rows
+
+
+#: Modules whose native threads make a forked child unsafe (it inherits their locks in
+#: whatever state another thread left them).
+_THREADED_MODULES = ("tensorflow", "grpc", "apache_beam", "faiss", "torch")
+
+
+def _start_method() -> str:
+    """``fork`` from a plain process: no re-import of the caller's ``__main__`` (scripts
+    need no main guard) and the workers only use NumPy and SciPy. From a process that
+    runs other threads (TensorFlow, gRPC, Beam: a pipeline, a notebook, a test run),
+    ``forkserver`` (else ``spawn``): forking such a process can hang or crash the child,
+    and in a long test run it coincided with memory corruption in the parent."""
+    methods = multiprocessing.get_all_start_methods()
+    # tqdm's own monitor thread only sleeps and reads the bars: it does not count.
+    from tqdm._monitor import TMonitor
+
+    others = [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread() and not isinstance(thread, TMonitor)
+    ]
+    plain = not others and not any(name in sys.modules for name in _THREADED_MODULES)
+    if plain and "fork" in methods:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 def _chunks(n: int, workers: int) -> list[tuple[int, int]]:

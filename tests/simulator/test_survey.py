@@ -134,3 +134,25 @@ def test_invalid_arguments_raise_config_errors(tmp_path, bad):
     arguments = {"n_labelled": 1, "n_pool": 1, "progress": False, **bad}
     with pytest.raises(ConfigError):
         simulate_survey(tmp_path / "x", **arguments)
+
+
+def test_workers_are_forked_only_from_a_plain_process():
+    import subprocess
+    import sys
+    import threading
+
+    from activespec.simulator.survey import _start_method
+
+    code = "from activespec.simulator.survey import _start_method; print(_start_method())"
+    plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert plain.stdout.strip() == "fork", plain.stderr
+    # A thread of anything else (here a bare one; TensorFlow, gRPC and Beam run many)
+    # makes fork unsafe: the child would inherit its locks in any state.
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert _start_method() in ("forkserver", "spawn")
+    finally:
+        stop.set()
+        thread.join()
