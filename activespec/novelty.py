@@ -37,8 +37,10 @@ __all__ = [
     "DEFAULT_CONFIDENT_OTHER",
     "DEFAULT_K",
     "DEFAULT_MAP_SIZE",
+    "DEFAULT_NOVELTY_SPACE",
     "DEFAULT_NOVEL_LIST_SIZE",
     "MAP_METHODS",
+    "NOVELTY_SPACES",
     "NoveltyInputError",
     "Projection",
     "map_selection",
@@ -59,6 +61,13 @@ DEFAULT_NOVEL_LIST_SIZE = 50
 DEFAULT_CONFIDENT_OTHER = 0.9
 #: ``tsne``: openTSNE; ``none``: no map (novelty only).
 MAP_METHODS = ("tsne", "none")
+#: Where the novelty is measured: the 140-point flux, or the network's embedding. The
+#: flux is the default: on the demo's 19,706-spectrum simulated pool it ranked the QSOs
+#: and galaxies above the ordinary stars with AUCs of 0.985 and 0.980, against 0.945 and
+#: 0.941 in the round-0 CNN's embedding (trained on stars only, it compresses what does
+#: not separate its classes); the map is drawn in the embedding when there is one.
+NOVELTY_SPACES = ("flux", "embedding")
+DEFAULT_NOVELTY_SPACE = "flux"
 #: Up to here an exact search; above, faiss HNSW (the parameters of the label-spreading
 #: graph, recall@5 of 1.000 on 100,000 simulated vectors).
 EXACT_SEARCH_MAX_NODES = 20_000

@@ -201,6 +201,9 @@ class NoveltySection:
 
     #: Run the NoveltyScorer (``[sampling] novelty_fraction`` > 0 needs it).
     enabled: bool = True
+    #: Where the novelty is measured: ``flux`` (the 140-point vectors; found the injected
+    #: rarities best) or ``embedding`` (the network's). The map is drawn in the embedding.
+    space: str = novelty.DEFAULT_NOVELTY_SPACE
     #: The novelty is the distance to the k-th nearest pool spectrum.
     k: int = novelty.DEFAULT_K
     #: Pool spectra sampled onto the map beside every labelled, candidate and listed one.
@@ -219,6 +222,7 @@ class NoveltySection:
             if getattr(self, name) < 0:
                 raise ConfigError(f"novelty.{name}: must be >= 0, got {getattr(self, name)}")
         _check_choice("novelty.map_method", self.map_method, novelty.MAP_METHODS)
+        _check_choice("novelty.space", self.space, novelty.NOVELTY_SPACES)
         if not 0.0 < self.confident_other <= 1.0:
             raise ConfigError(
                 f"novelty.confident_other: must be in (0, 1], got {self.confident_other}"

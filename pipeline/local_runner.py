@@ -320,7 +320,13 @@ def summarise_round(
             "novelty_fraction": config.sampling.novelty_fraction,
             **{
                 key: custom_property(pool_map, key)
-                for key in ("space", "num_map_points", "num_novel_listed", "map_seconds")
+                for key in (
+                    "space",
+                    "map_space",
+                    "num_map_points",
+                    "num_novel_listed",
+                    "map_seconds",
+                )
             },
         }
     trainer = runs.get(node_ids.TRAINER)

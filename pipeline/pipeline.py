@@ -186,8 +186,9 @@ def create_pipeline(
     scores = (scorer or spreading).outputs["scores"]
     novelty = None
     if config.novelty.enabled:
-        # Novelty beside the class scores, the novelty list and the pool's map: in the
-        # network's embedding, or in the flux (the pool examples) without a network.
+        # Novelty beside the class scores (in the flux of the pool examples, or the
+        # network's embedding), the novelty list and the pool's map (in the embedding, or
+        # the flux without a network).
         settings = config.novelty
         novelty = NoveltyScorer(
             scores=scores,
@@ -202,6 +203,7 @@ def create_pipeline(
             confident_other=settings.confident_other,
             keep_embedding=EMBEDDING in extra_scores_for(config.sampling.strategy),
             seed=config.sampling.seed,
+            novelty_space=settings.space,
         ).with_id(node_ids.NOVELTY_SCORER)
         scores = novelty.outputs["scores"]
     sampler = UncertaintySampler(
@@ -239,9 +241,10 @@ def create_pipeline(
 
 def _extra_scores(config) -> tuple[str, ...]:
     """The PoolScorer's optional scores: the strategy's, and the embedding the
-    NoveltyScorer measures the novelty in."""
+    NoveltyScorer draws its map in (and measures the novelty in, with space = embedding)."""
     extra = set(extra_scores_for(config.sampling.strategy))
-    if config.novelty.enabled:
+    settings = config.novelty
+    if settings.enabled and (settings.map_method != "none" or settings.space == EMBEDDING):
         extra.add(EMBEDDING)
     return tuple(name for name in EXTRA_SCORES if name in extra)
 

@@ -30,10 +30,11 @@ def _integer(value, name: str, minimum: int) -> int:
 class NoveltyScorer(base_component.BaseComponent):
     """Adds a ``novelty`` score to every pool spectrum's score record, and maps the pool.
 
-    The novelty is the distance to the ``k``-th nearest pool spectrum in the network's
-    embedding (the score records' ``embedding``), or in the 140-point flux when the
-    records have none (label spreading's scores, read with the pool examples):
-    :func:`activespec.novelty.novelty_scores`. The output ``scores`` are the input
+    The novelty is the distance to the ``k``-th nearest pool spectrum in the 140-point
+    flux (read from the pool examples; the default, ``novelty_space``) or in the
+    network's embedding (the score records' ``embedding``):
+    :func:`activespec.novelty.novelty_scores`. The map is drawn in the embedding, or in
+    the flux when the records have none (label spreading's scores). The output ``scores`` are the input
     records plus ``novelty`` (minus the embedding unless ``keep_embedding``), so the
     UncertaintySampler reads them as it reads PoolScorer's, and its ``novelty_fraction``
     can spend a share of the query on the most novel spectra.
@@ -74,6 +75,7 @@ class NoveltyScorer(base_component.BaseComponent):
         confident_other: float = nv.DEFAULT_CONFIDENT_OTHER,
         keep_embedding: bool = False,
         seed: int = 0,
+        novelty_space: str = nv.DEFAULT_NOVELTY_SPACE,
     ):
         """Create the component.
 
@@ -102,12 +104,20 @@ class NoveltyScorer(base_component.BaseComponent):
             Keep the ``embedding`` in the output records (``diverse_entropy`` needs it).
         seed : int
             Fixes the map's sample and layout.
+        novelty_space : {"flux", "embedding"}
+            Where the novelty is measured (flux: needs ``pool_examples``). The map is
+            drawn in the embedding when the records carry one, else in the flux.
         """
         class_names = list(check_class_names(class_names, "NoveltyScorer: class_names"))
         unknown = [name for name in positive_classes if name not in class_names]
         if unknown or isinstance(positive_classes, str):
             raise errors.ConfigError(
                 f"NoveltyScorer: positive_classes {list(positive_classes)} not among {class_names}"
+            )
+        if novelty_space not in nv.NOVELTY_SPACES:
+            raise errors.ConfigError(
+                f"NoveltyScorer: novelty_space must be one of {nv.NOVELTY_SPACES}, "
+                f"got {novelty_space!r}"
             )
         if map_method not in nv.MAP_METHODS:
             raise errors.ConfigError(
@@ -131,6 +141,7 @@ class NoveltyScorer(base_component.BaseComponent):
             confident_other=float(confident_other),
             keep_embedding=int(bool(keep_embedding)),
             seed=_integer(seed, "seed", 0),
+            novelty_space=novelty_space,
             scores=types.Channel(type=PoolScores),
             pool_map=types.Channel(type=PoolMap),
         )

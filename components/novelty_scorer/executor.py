@@ -270,40 +270,46 @@ class Executor(base_executor.BaseExecutor):
         keep_embedding = bool(exec_properties.get(c.KEEP_EMBEDDING_KEY) or 0)
         seed = int(exec_properties.get(c.SEED_KEY) or 0)
 
+        novelty_space = exec_properties.get(c.NOVELTY_SPACE_KEY) or SPACE_FLUX
+        if novelty_space not in (SPACE_FLUX, SPACE_EMBEDDING):
+            raise errors.ConfigError(
+                f"NoveltyScorer: novelty_space must be flux or embedding, got {novelty_space!r}"
+            )
+
         batches = list(_read_scores(scores_in.uri))
         has_embedding = bool(batches) and batches[0].schema.get_field_index(sf.EMBEDDING) >= 0
-        space = SPACE_EMBEDDING if has_embedding else SPACE_FLUX
-        flux_by_id: dict[str, np.ndarray] = {}
+        # Without an embedding (label spreading's scores) both are in the flux.
         if not has_embedding:
+            novelty_space = SPACE_FLUX
+        map_space = SPACE_EMBEDDING if has_embedding else SPACE_FLUX
+        flux_by_id: dict[str, np.ndarray] = {}
+        if SPACE_FLUX in (novelty_space, map_space):
             if pool is None:
                 raise errors.ConfigError(
-                    "NoveltyScorer: the score records carry no embedding and no pool examples "
-                    "were given: score the pool with PoolScorer(extra_scores=['embedding']) "
-                    "or give pool_examples (the flux)"
+                    "NoveltyScorer: the novelty is measured in the flux (the score records "
+                    "carry no embedding, or novelty_space = 'flux') but no pool examples were "
+                    "given: give pool_examples, or score the pool with "
+                    "PoolScorer(extra_scores=['embedding']) and use novelty_space = 'embedding'"
                 )
             flux_by_id = _pool_flux(pool, split, GRID_POINTS)
 
-        reducer = _Reducer()
+        reducers = {space: _Reducer() for space in {novelty_space, map_space}}
         kept_batches = []
         ids: list[str] = []
         for record_batch in batches:
             batch_ids = _text(_first(record_batch, sf.SPECTRUM_ID, b""))
-            if has_embedding:
-                vectors = _embedding_matrix(record_batch)
-                keep = np.ones(record_batch.num_rows, bool)
-            else:
+            if flux_by_id:
+                # A scored spectrum always has a usable flux; drop any that has not.
                 keep = np.array([sid in flux_by_id for sid in batch_ids], bool)
                 if not keep.all():
                     record_batch = record_batch.filter(pa.array(keep))
                     batch_ids = [sid for sid, kept in zip(batch_ids, keep, strict=True) if kept]
-                vectors = (
-                    np.stack([flux_by_id[sid] for sid in batch_ids])
-                    if batch_ids
-                    else np.zeros((0, GRID_POINTS), np.float32)
-                )
             if not batch_ids:
                 continue
-            reducer.add(vectors)
+            if SPACE_EMBEDDING in reducers:
+                reducers[SPACE_EMBEDDING].add(_embedding_matrix(record_batch))
+            if SPACE_FLUX in reducers:
+                reducers[SPACE_FLUX].add(np.stack([flux_by_id[sid] for sid in batch_ids]))
             kept_batches.append(record_batch)
             ids.extend(batch_ids)
         del flux_by_id
@@ -312,8 +318,9 @@ class Executor(base_executor.BaseExecutor):
             raise errors.ConfigError(
                 f"NoveltyScorer: {n} scored pool spectra, need more than k = {k}"
             )
-        reduced = reducer.result()
-        novelty = nv.novelty_scores(reduced, k)
+        reduced = {space: reducer.result() for space, reducer in reducers.items()}
+        novelty = nv.novelty_scores(reduced[novelty_space], k)
+        space = novelty_space
 
         # Write the scores with the novelty beside the class scores.
         scores_path = os.path.join(scores_out.uri, f"{SCORES_FILE_PREFIX}-00000-of-00001.gz")
@@ -376,7 +383,8 @@ class Executor(base_executor.BaseExecutor):
         status[novel] = STATUS_NOVEL
         status[is_labelled] = STATUS_LABELLED
         map_meta = {
-            "space": space,
+            "space": map_space,
+            "novelty_space": novelty_space,
             "k": k,
             "method": map_method,
             "num_scored": n,
@@ -389,7 +397,7 @@ class Executor(base_executor.BaseExecutor):
         }
         if map_method != "none":
             chosen = nv.map_selection(ids, status != STATUS_POOL, map_size, seed)
-            projection = nv.project_2d(reduced[chosen], method=map_method, seed=seed)
+            projection = nv.project_2d(reduced[map_space][chosen], method=map_method, seed=seed)
             map_meta.update(num_points=len(chosen), seconds=round(projection.seconds, 2))
             xy = projection.coordinates
             _write_csv(
@@ -419,6 +427,7 @@ class Executor(base_executor.BaseExecutor):
         for artifact in (scores_out, pool_map):
             artifact.set_int_custom_property(c.NUM_SCORED_PROPERTY, n)
             artifact.set_string_custom_property(c.SPACE_PROPERTY, space)
+            artifact.set_string_custom_property(c.MAP_SPACE_PROPERTY, map_space)
             artifact.set_int_custom_property(c.NUM_MAP_POINTS_PROPERTY, map_meta["num_points"])
             artifact.set_int_custom_property(c.NUM_NOVEL_PROPERTY, len(novel))
             artifact.set_float_custom_property(c.MAP_SECONDS_PROPERTY, map_meta["seconds"])

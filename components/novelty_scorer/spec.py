@@ -32,6 +32,7 @@ __all__ = [
     "MAP_SIZE_KEY",
     "NOVEL_FILENAME",
     "NOVEL_LIST_SIZE_KEY",
+    "NOVELTY_SPACE_KEY",
     "NUM_SCORED_PROPERTY",
     "NoveltyScorerSpec",
     "POOL_EXAMPLES_KEY",
@@ -55,6 +56,7 @@ MAP_METHOD_KEY = "map_method"
 NOVEL_LIST_SIZE_KEY = "novel_list_size"
 CONFIDENT_OTHER_KEY = "confident_other"
 KEEP_EMBEDDING_KEY = "keep_embedding"
+NOVELTY_SPACE_KEY = "novelty_space"
 SEED_KEY = "seed"
 
 #: Files of the ``pool_map`` output (named in :mod:`activespec.workdir`, which the report
@@ -62,10 +64,11 @@ SEED_KEY = "seed"
 MAP_FILENAME = POOL_MAP_FILENAME
 MAP_META_FILENAME = POOL_MAP_META
 
-#: Custom properties of both outputs: the space the novelty was measured in
-#: (``embedding`` or ``flux``), spectra on the map, in the novelty list, and the map's
-#: method and wall time.
+#: Custom properties of both outputs: the spaces the novelty was measured in and the map
+#: drawn in (``embedding`` or ``flux``), spectra on the map, in the novelty list, and the
+#: map's wall time.
 SPACE_PROPERTY = "space"
+MAP_SPACE_PROPERTY = "map_space"
 NUM_MAP_POINTS_PROPERTY = "num_map_points"
 NUM_NOVEL_PROPERTY = "num_novel_listed"
 MAP_SECONDS_PROPERTY = "map_seconds"
@@ -86,6 +89,7 @@ class NoveltyScorerSpec(ComponentSpec):
         NOVEL_LIST_SIZE_KEY: ExecutionParameter(type=int),
         CONFIDENT_OTHER_KEY: ExecutionParameter(type=float),
         KEEP_EMBEDDING_KEY: ExecutionParameter(type=int),
+        NOVELTY_SPACE_KEY: ExecutionParameter(type=str, optional=True),
         SEED_KEY: ExecutionParameter(type=int),
     }
     INPUTS = {

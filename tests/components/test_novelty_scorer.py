@@ -104,7 +104,7 @@ def _labelled(folder, ids):
     return examples
 
 
-def _run(out_dir, scores, labelled, **params):
+def _run(out_dir, scores, labelled, pool_examples=None, **params):
     outputs = {"scores": PoolScores(), "pool_map": PoolMap()}
     for name, artifact in outputs.items():
         artifact.uri = os.path.join(out_dir, name)
@@ -120,9 +120,12 @@ def _run(out_dir, scores, labelled, **params):
         "confident_other": 0.9,
         "keep_embedding": 0,
         "seed": 0,
+        "novelty_space": "embedding",
         **params,
     }
     inputs = {"pool_scores": [scores], "labelled_examples": [labelled]}
+    if pool_examples is not None:
+        inputs["pool_examples"] = [pool_examples]
     Executor().Do(inputs, {k: [v] for k, v in outputs.items()}, exec_properties)
     return outputs
 
@@ -212,7 +215,7 @@ def test_without_embedding_or_pool_examples_it_says_what_to_do(tmp_path):
     outputs = {"scores": PoolScores(), "pool_map": PoolMap()}
     for name, artifact in outputs.items():
         artifact.uri = str(tmp_path / name)
-    with pytest.raises(ConfigError, match="no embedding"):
+    with pytest.raises(ConfigError, match="no pool examples"):
         Executor().Do(
             {"pool_scores": [scores]},
             {k: [v] for k, v in outputs.items()},
@@ -240,3 +243,51 @@ def test_component_validates_parameters(params, message):
     }
     with pytest.raises(ConfigError, match=message):
         NoveltyScorer(**arguments)
+
+
+def _pool_examples(folder, ids, flux):
+    """A pool Examples artifact (split ``pool``) with each spectrum's 140-point flux."""
+    examples = standard_artifacts.Examples()
+    examples.uri = str(folder)
+    examples.split_names = artifact_utils.encode_split_names(["pool"])
+    (folder / "Split-pool").mkdir(parents=True)
+    path = folder / "Split-pool" / "data_tfrecord-00000-of-00001.gz"
+    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
+        for spectrum_id, vector in zip(ids, flux, strict=True):
+            feature = {
+                features.SPECTRUM_ID: tf.train.Feature(
+                    bytes_list=tf.train.BytesList(value=[spectrum_id.encode()])
+                ),
+                features.FLUX: tf.train.Feature(float_list=tf.train.FloatList(value=vector)),
+            }
+            writer.write(
+                tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+            )
+    return examples
+
+
+def test_the_novelty_in_the_flux_space_uses_the_pool_examples(pool, tmp_path):
+    """By default the novelty is measured in the flux (here other spectra stand out than
+    in the embedding) while the map stays in the embedding."""
+    scores, labelled, ids = pool
+    rng = np.random.default_rng(5)
+    flux = rng.normal(scale=0.01, size=(len(ids), 140)) + np.linspace(0, 1, 140)
+    odd = [i for i, sid in enumerate(ids) if sid.startswith("n-")][:5]
+    flux[odd] += rng.normal(scale=0.5, size=(5, 140))
+    examples = _pool_examples(tmp_path / "pool", ids, flux)
+    outputs = _run(
+        str(tmp_path / "out"),
+        scores,
+        labelled,
+        pool_examples=examples,
+        novelty_space="flux",
+        map_method="tsne",
+        map_size=50,
+    )
+    records = _records(outputs["scores"].uri, (sf.NOVELTY,))
+    ranked = sorted(records, key=lambda r: -r[sf.NOVELTY])
+    assert {r[sf.SPECTRUM_ID] for r in ranked[:5]} == {ids[i] for i in odd}
+    assert outputs["scores"].get_string_custom_property("space") == "flux"
+    assert outputs["pool_map"].get_string_custom_property("map_space") == "embedding"
+    meta = json.loads((tmp_path / "out" / "pool_map" / "pool_map.json").read_text())
+    assert (meta["space"], meta["novelty_space"]) == ("embedding", "flux")

@@ -140,6 +140,7 @@ def test_the_novelty_scorer_sits_between_the_scorer_and_the_sampler(
     props = novelty.exec_properties
     assert (props["k"], props["map_size"], props["novel_list_size"]) == (7, 1000, 9)
     assert (props["confident_other"], props["seed"], props["map_method"]) == (0.8, 5, "tsne")
+    assert props["novelty_space"] == "flux"
     # The embedding stays in the records only for the strategy that clusters by it.
     assert props["keep_embedding"] == kept
     sampler = nodes["UncertaintySampler"]
@@ -155,3 +156,15 @@ def test_novelty_fraction_needs_the_novelty_scorer(tmp_path):
         config_from_dict(raw, base_dir=tmp_path)
     with pytest.raises(ConfigError, match="novelty.map_method"):
         config_from_dict({"novelty": {"map_method": "umap"}}, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("novelty", "extra_scores"),
+    [({"map_method": "none"}, []), ({"map_method": "none", "space": "embedding"}, ["embedding"])],
+)
+def test_the_scorer_writes_the_embedding_only_for_the_map_or_an_embedding_novelty(
+    tmp_path, novelty, extra_scores
+):
+    nodes = _by_id(_pipeline(tmp_path, {"novelty": novelty}))
+    assert json.loads(nodes["PoolScorer"].exec_properties["extra_scores"]) == extra_scores
+    assert nodes["NoveltyScorer"].exec_properties["novelty_space"] == novelty.get("space", "flux")
