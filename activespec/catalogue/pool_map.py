@@ -112,7 +112,7 @@ def map_png(pool_map: PoolMap, class_names: Sequence[str]) -> bytes:
         rows = pool & (pool_map.predicted == name)
         if rows.any():
             axes.scatter(pool_map.x[rows], pool_map.y[rows], s=2, c=colour[name],
-                         alpha=0.45, linewidths=0, label=f"{name} ({int(rows.sum())})",
+                         alpha=0.45, linewidths=0, label=f"pool: {name} ({int(rows.sum())})",
                          rasterized=True)  # fmt: skip
     styles = {
         "candidate": dict(marker="o", s=14, edgecolors="black", linewidths=0.5),
