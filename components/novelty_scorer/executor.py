@@ -200,13 +200,15 @@ class _Reducer:
         return np.concatenate(self.reduced) if self.reduced else np.zeros((0, 1), np.float32)
 
 
-def _with_novelty(record_batch: pa.RecordBatch, novelty: np.ndarray, keep_embedding: bool):
-    arrays, names = [], []
-    for name, column in zip(record_batch.schema.names, record_batch.columns, strict=True):
-        if name == sf.EMBEDDING and not keep_embedding:
-            continue
-        arrays.append(column)
-        names.append(name)
+def _without(record_batch: pa.RecordBatch, dropped: str) -> pa.RecordBatch:
+    keep = [i for i, name in enumerate(record_batch.schema.names) if name != dropped]
+    return pa.RecordBatch.from_arrays(
+        [record_batch.column(i) for i in keep], [record_batch.schema.names[i] for i in keep]
+    )
+
+
+def _with_novelty(record_batch: pa.RecordBatch, novelty: np.ndarray) -> pa.RecordBatch:
+    arrays, names = list(record_batch.columns), list(record_batch.schema.names)
     offsets = pa.array(np.arange(len(novelty) + 1, dtype=np.int64))
     arrays.append(pa.LargeListArray.from_arrays(offsets, pa.array(novelty, type=pa.float32())))
     names.append(sf.NOVELTY)
@@ -310,6 +312,9 @@ class Executor(base_executor.BaseExecutor):
                 reducers[SPACE_EMBEDDING].add(_embedding_matrix(record_batch))
             if SPACE_FLUX in reducers:
                 reducers[SPACE_FLUX].add(np.stack([flux_by_id[sid] for sid in batch_ids]))
+            if has_embedding and not keep_embedding:
+                # Reduced already: 512 floats a spectrum (8 GB at 4 M) need not wait here.
+                record_batch = _without(record_batch, sf.EMBEDDING)
             kept_batches.append(record_batch)
             ids.extend(batch_ids)
         del flux_by_id
@@ -329,7 +334,7 @@ class Executor(base_executor.BaseExecutor):
         with tf.io.TFRecordWriter(scores_path, options="GZIP") as writer:
             for record_batch in kept_batches:
                 stop = start + record_batch.num_rows
-                out = _with_novelty(record_batch, novelty[start:stop], keep_embedding)
+                out = _with_novelty(record_batch, novelty[start:stop])
                 for record in encoder.encode(out):
                     writer.write(record)
                 start = stop
