@@ -19,6 +19,7 @@ from activespec.workdir import WorkDir
 from models import features
 from pipeline.campaign import LabelsPending, run_campaign
 from pipeline.configs import config_from_dict
+from tests.isolation import discard, in_fresh_process
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,9 @@ def campaign(tmp_path_factory, real_dir):
         },
         base_dir=root,
     )
-    history = run_campaign(root, config, rounds=2, oracle="simulated", log=lambda line: None)
+    history = in_fresh_process(
+        run_campaign, root, config, rounds=2, oracle="simulated", log=discard
+    )
     rounds = WorkDir(root)
     first, second = (json.loads((rounds.round_dir(i) / "summary.json").read_text()) for i in (0, 1))
     return root, config, first, second, history
@@ -203,9 +206,9 @@ def test_history_records_each_round(campaign):
 
 def test_human_oracle_stops_until_the_query_is_labelled(campaign):
     root, config, _, _, _ = campaign
-    history = run_campaign(root, config, rounds=3, oracle="human", log=lambda line: None)
+    history = in_fresh_process(run_campaign, root, config, rounds=3, oracle="human", log=discard)
     assert [h["round"] for h in history] == [0, 1, 2]
     assert history[2]["performance"]["n"] == 0
     size = config.sampling.query_size
     with pytest.raises(LabelsPending, match=f"round 2: {size} of {size} query spectra still need"):
-        run_campaign(root, config, rounds=4, oracle="human", log=lambda line: None)
+        in_fresh_process(run_campaign, root, config, rounds=4, oracle="human", log=discard)

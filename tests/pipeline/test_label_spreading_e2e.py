@@ -13,6 +13,7 @@ from activespec.workdir import WorkDir
 from activespec_cli.round_cmd import format_summary
 from pipeline.campaign import run_campaign
 from pipeline.configs import config_from_dict
+from tests.isolation import discard, in_fresh_process
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,9 @@ def _campaign(survey, tmp_path, raw, rounds):
     config = config_from_dict(
         {"beam": {"direct_running_mode": "in_memory"}, **raw}, base_dir=workdir
     )
-    history = run_campaign(workdir, config, rounds=rounds, oracle="simulated", log=lambda _: None)
+    history = in_fresh_process(
+        run_campaign, workdir, config, rounds=rounds, oracle="simulated", log=discard
+    )
     summaries = [
         json.loads((WorkDir(workdir).round_dir(i) / "summary.json").read_text())
         for i in range(rounds)
