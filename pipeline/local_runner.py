@@ -272,6 +272,8 @@ def summarise_round(
             # Confirmed finds listed beside the predictions; lost candidates re-queried.
             "num_confirmed": custom_property(candidates, sampler_spec.NUM_CONFIRMED_PROPERTY),
             "num_reexamined": custom_property(candidates, sampler_spec.NUM_REEXAMINED_PROPERTY),
+            # Queried for their novelty ([sampling] novelty_fraction).
+            "num_novel": custom_property(query, sampler_spec.NUM_NOVEL_PROPERTY, 0),
             "num_predicted_negative": custom_property(
                 candidates, sampler_spec.NUM_PREDICTED_NEGATIVE_PROPERTY
             ),
