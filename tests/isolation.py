@@ -2,10 +2,11 @@
 
 A round loads TensorFlow, TFX and Beam into the process that runs it: gRPC servers and
 thread pools of the multi-processing DirectRunner, TensorFlow's thread pools, native
-allocations of every library. In an xdist worker that state stays for the worker's
-later tests; about one full run in four, a worker that had run several rounds died with
-a segmentation fault in unrelated code (garbage collection, pytest formatting a
-traceback). A fresh process per campaign keeps the workers free of it.
+allocations of every library. In an xdist worker that state would stay for the worker's
+later tests; a fresh process per campaign keeps the workers free of it, as a user's
+command is. (The workers that died of corrupted memory in about one full run in four
+had written VOTables with astropy's C TABLEDATA writer: see
+``activespec.catalogue.writers.write_votable``.)
 """
 
 from __future__ import annotations
