@@ -344,11 +344,9 @@ def true_precision_recall(candidates_csv: pathlib.Path, oracle, positive_classes
     if candidates_csv.exists():
         with open(candidates_csv, newline="", encoding="utf-8") as fh:
             candidates = {row["spectrum_id"] for row in csv.DictReader(fh)}
-    hits = len(candidates & positives)
     by_subtype = oracle.positives_by_subtype(positive_classes)
     return {
-        "precision": hits / len(candidates) if candidates else None,
-        "recall": hits / len(positives) if positives else None,
+        **_precision_recall(candidates, positives),
         "num_true_positives_in_pool": len(positives),
         "recall_by_subtype": {
             subtype: len(candidates & ids) / len(ids) for subtype, ids in by_subtype.items()
@@ -363,13 +361,17 @@ def scorer_precision_recall(comparison_csv: pathlib.Path, oracle, positive_class
     positives = oracle.positives(positive_classes)
     out = {}
     for scorer, predicted in predicted_positives(comparison_csv, positive_classes).items():
-        hits = len(predicted & positives)
-        out[scorer] = {
-            "precision": hits / len(predicted) if predicted else None,
-            "recall": hits / len(positives) if positives else None,
-            "num_predicted": len(predicted),
-        }
+        out[scorer] = {**_precision_recall(predicted, positives), "num_predicted": len(predicted)}
     return out
+
+
+def _precision_recall(predicted: set, positives: set) -> dict:
+    """Precision and recall of the ids ``predicted`` positive against the true ``positives``."""
+    hits = len(predicted & positives)
+    return {
+        "precision": hits / len(predicted) if predicted else None,
+        "recall": hits / len(positives) if positives else None,
+    }
 
 
 def _require_labels(store, index: int, oracle: str) -> None:
