@@ -8,6 +8,7 @@ rows and UCDs, so that a broken file is reported where it is made.
 
 from __future__ import annotations
 
+import io
 import os
 import pathlib
 import shutil
@@ -149,6 +150,17 @@ def write_votable(
 
 #: The keyword of ``VOTableFile.to_xml`` that selects the Python TABLEDATA writer.
 _PYTHON_WRITER = {"_debug_python_based_parser": True}
+
+
+def votable_bytes(table) -> bytes:
+    """``table`` (an astropy Table) as a TABLEDATA VOTable, by the Python writer that
+    :func:`write_votable` uses (e.g. for a TAP upload, which pyvo would otherwise write
+    with astropy's C writer)."""
+    from astropy.io.votable import from_table
+
+    buffer = io.BytesIO()
+    from_table(table).to_xml(buffer, tabledata_format="tabledata", **_PYTHON_WRITER)
+    return buffer.getvalue()
 
 
 def _votable_of(table):

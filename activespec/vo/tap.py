@@ -25,6 +25,7 @@ table is :class:`~activespec.vo.errors.VOError`.
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 
 import numpy as np
@@ -40,6 +41,7 @@ from activespec.catalogue.crossmatch import (
     MatchResult,
     check_radius,
 )
+from activespec.catalogue.writers import votable_bytes
 from activespec.errors import ConfigError
 from activespec.vo.errors import VOError
 from activespec.vo.retry import call_with_retries
@@ -157,7 +159,9 @@ class TapCatalogue:
     def _join(self, cids, ra, dec, ra_col, dec_col, name_col, search_deg):
         from astropy.table import Table
 
-        upload = Table({"cid": np.asarray(cids, dtype=np.int64), "ra": ra, "dec": dec})
+        upload = votable_bytes(
+            Table({"cid": np.asarray(cids, dtype=np.int64), "ra": ra, "dec": dec})
+        )
         name_expr = f"k.{name_col}" if name_col else "''"
         known_point = f"POINT('ICRS', k.{ra_col}, k.{dec_col})"
         query = (
@@ -174,12 +178,19 @@ class TapCatalogue:
             name = "" if np.ma.is_masked(name) else str(name).strip()
             yield int(row["cid"]), name, float(row["sep"])
 
-    def _run(self, query: str, **kwargs):
+    def _run(self, query: str, uploads: dict[str, bytes] | None = None):
         import pyvo
 
         service = pyvo.dal.TAPService(self.url)
+
+        def attempt():
+            # A fresh file per attempt: a retry must send the whole table again.
+            files = {name: io.BytesIO(data) for name, data in (uploads or {}).items()}
+            extra = {"uploads": files} if files else {}
+            return service.run_sync(query, maxrec=10_000_000, **extra)
+
         return call_with_retries(
-            lambda: service.run_sync(query, maxrec=10_000_000, **kwargs),
+            attempt,
             what=f"TAP service {self.url}",
             retries=self.retries,
             backoff=self.backoff,
