@@ -128,18 +128,26 @@ def start_postgres() -> None:
     """Start every PostgreSQL cluster that is down (Debian's ``pg_ctlcluster``)."""
     if shutil.which("pg_lsclusters") is None:
         raise DachsUnavailableError("PostgreSQL's pg_lsclusters is missing (postgresql-common)")
+    for version, cluster in _clusters_down():
+        if os.geteuid() != 0:
+            raise DachsUnavailableError(
+                f"PostgreSQL cluster {version}/{cluster} is down; start it as root "
+                f"(pg_ctlcluster {version} {cluster} start)"
+            )
+        try:
+            _run(["pg_ctlcluster", version, cluster, "start"], "start PostgreSQL")
+        except DachsUnavailableError:
+            # another process (a second test worker) may have started it meanwhile
+            if (version, cluster) in _clusters_down():
+                raise
+
+
+def _clusters_down() -> list[tuple[str, str]]:
     listing = subprocess.run(
         ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False
     )
-    for line in listing.stdout.splitlines():
-        fields = line.split()
-        if len(fields) >= 4 and fields[3] == "down":
-            if os.geteuid() != 0:
-                raise DachsUnavailableError(
-                    f"PostgreSQL cluster {fields[0]}/{fields[1]} is down; start it as root "
-                    f"(pg_ctlcluster {fields[0]} {fields[1]} start)"
-                )
-            _run(["pg_ctlcluster", fields[0], fields[1], "start"], "start PostgreSQL")
+    fields = [line.split() for line in listing.stdout.splitlines()]
+    return [(f[0], f[1]) for f in fields if len(f) >= 4 and f[3] == "down"]
 
 
 def free_port() -> int:

@@ -23,6 +23,7 @@ its URL when it runs, e.g. through DataLink).
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import csv
 import dataclasses
@@ -242,6 +243,7 @@ def download_all(
         if row is not None and row.get("file"):
             task.stem = _stem_of(row["file"])  # keep the name it had
         todo.append(task)
+    _check_distinct(todo)
 
     manifest = _ManifestWriter(out / MANIFEST_CSV)
     bar = _progress_bar(len(todo), progress)
@@ -276,6 +278,24 @@ def download_all(
     _write_failures(out / FAILURES_CSV, summary.failures)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _check_distinct(tasks: Sequence[DownloadTask]) -> None:
+    """Refuse tasks that would write the same file: concurrent downloads of one name
+    overwrite each other's partial file. Stems are compared lower-cased, as file
+    systems may ignore case."""
+    for what, keys in (
+        ("identifier", [t.identifier for t in tasks]),
+        ("file stem", [t.stem.lower() for t in tasks]),
+    ):
+        shared = sorted(k for k, n in collections.Counter(keys).items() if n > 1)
+        if shared:
+            raise ConfigError(
+                f"{len(shared)} {what}(s) given to more than one download "
+                f"({', '.join(shared[:3])}{' ...' if len(shared) > 3 else ''}); "
+                "give each download its own identifier and stem "
+                "(activespec.vo.download.unique_stems)"
+            )
 
 
 # One task ---------------------------------------------------------------------------

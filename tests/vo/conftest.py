@@ -6,8 +6,8 @@ service with DataLink and a table of known objects for TAP, serves them on 127.0
 free port, and drops them at the end. Without root or apt-get the tests skip with the
 reason; with ``ACTIVESPEC_REQUIRE_DACHS=1`` (``.ci/run``) they fail instead.
 
-Every test using it lives in ``test_dachs.py``: pytest-xdist's ``loadfile`` scheduling
-then runs them in one worker, with one server.
+Under pytest-xdist each worker that runs such a test starts its own server (under its own
+resource names), sharing the one PostgreSQL.
 """
 
 from __future__ import annotations

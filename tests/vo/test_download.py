@@ -11,6 +11,7 @@ import threading
 import pytest
 from astropy.io import fits
 
+from activespec.errors import ConfigError
 from activespec.vo.download import (
     FAILURES_CSV,
     MANIFEST_CSV,
@@ -105,7 +106,7 @@ def server(real_dir):
 
 
 def _task(server, kind, name, identifier=None):
-    identifier = identifier or f"ivo://test/{kind}/{name}"
+    identifier = identifier or f"ivo://test/{kind}"
     return DownloadTask(
         identifier=identifier,
         url=f"{server.url}/{kind}/{name}",
@@ -186,10 +187,7 @@ def test_transient_errors_are_retried_and_lasting_ones_recorded(server, tmp_path
     ]
     summary = _fetch(server, tasks, tmp_path, retries=2)
     fetched = sorted(r["identifier"] for r in summary.fetched)
-    assert fetched == [
-        "ivo://test/fail-then-ok/lamost.fits",
-        "ivo://test/truncated-once/ondrejov.fits",
-    ]
+    assert fetched == ["ivo://test/fail-then-ok", "ivo://test/truncated-once"]
     hits = server.state["hits"]
     assert hits["/fail-then-ok/lamost.fits"] == 3 and hits["/truncated-once/ondrejov.fits"] == 2
     failures = {r["identifier"].split("/")[3]: r for r in _read_csv(tmp_path / FAILURES_CSV)}
@@ -208,7 +206,28 @@ def test_transient_errors_are_retried_and_lasting_ones_recorded(server, tmp_path
     assert "bytes" in failures["always-truncated"]["reason"]
     # never a partial or refused file under a final name, nor a temporary one left over
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == sorted([FAILURES_CSV, MANIFEST_CSV, "lamost.fits", "ondrejov.fits"])
+    assert left == sorted([FAILURES_CSV, MANIFEST_CSV, "fail-then-ok.fits", "truncated-once.fits"])
+
+
+def test_downloads_that_would_share_a_file_are_refused_before_any_is_fetched(server, tmp_path):
+    # Two identifiers ending in the same name: run concurrently, each would overwrite
+    # the other's partial file (a fetch recorded the wrong file as truncated).
+    same_name = [
+        _task(server, "ok", "lamost.fits", "ivo://a/spec-1.fits"),
+        _task(server, "ok", "ondrejov.fits", "ivo://b/SPEC-1"),
+    ]
+    with pytest.raises(ConfigError, match="file stem.*spec-1.*unique_stems"):
+        _fetch(server, same_name, tmp_path)
+    twice = [_task(server, "ok", "lamost.fits", "ivo://a/s1") for _ in range(2)]
+    with pytest.raises(ConfigError, match="identifier.*ivo://a/s1"):
+        _fetch(server, twice, tmp_path)
+    assert server.state["hits"] == {}
+    # unique_stems gives each its own name, and both land
+    stems = unique_stems([t.identifier for t in same_name])
+    for task in same_name:
+        task.stem = stems[task.identifier]
+    summary = _fetch(server, same_name, tmp_path)
+    assert len(summary.fetched) == 2 and not summary.failures
 
 
 def test_stems_are_safe_and_unique():
