@@ -17,6 +17,7 @@ scalars under ``WORKDIR/tensorboard``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import pathlib
@@ -199,7 +200,13 @@ def run_campaign(
         if done >= rounds:
             return history
         index = done
-        _, rows = run_next_round(wd.root, config, round_index=index, store=store, log=log)
+        _, rows = run_next_round(
+            wd.root,
+            _without_unseen_map(config, simulated is not None and index < rounds - 1),
+            round_index=index,
+            store=store,
+            log=log,
+        )
         if simulated is not None:
             for row in rows:
                 store.add_label(
@@ -216,6 +223,18 @@ def run_campaign(
             )
             history = _record_round(wd, store, config, index, history, None)
             return history
+
+
+def _without_unseen_map(config: RoundConfig, unseen: bool) -> RoundConfig:
+    """``config`` without the pool map when nobody will look at this round's map: a round
+    the simulated oracle labels before the run goes on. The map's t-SNE is nearly all of
+    the NoveltyScorer's time (a minute of the demo's rounds); the novelty scores, the
+    list of unusual spectra and the last round's map are unchanged."""
+    if not unseen or not config.novelty.enabled or config.novelty.map_method == "none":
+        return config
+    return dataclasses.replace(
+        config, novelty=dataclasses.replace(config.novelty, map_method="none")
+    )
 
 
 def load_history(wd: WorkDir) -> list[dict]:

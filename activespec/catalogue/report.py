@@ -437,7 +437,8 @@ def _pool_map_sections(workdir, catalogue, class_names, path: pathlib.Path, top:
             "pool-map",
             "Pool map",
             "No map in the latest round: the NoveltyScorer did not run ([novelty] enabled "
-            '= false) or drew none ([novelty] map_method = "none").',
+            '= false) or drew none ([novelty] map_method = "none"; with the simulated '
+            "oracle, only the last round of an `activespec run` draws one).",
         )
         return [map_section, novelty_section]
     page = maps.write_map_page(

@@ -204,10 +204,29 @@ def test_history_records_each_round(campaign):
     assert list((root / "tensorboard").glob("events.out.tfevents.*"))
 
 
+def test_only_the_rounds_someone_looks_at_draw_the_pool_map(campaign):
+    root = campaign[0]
+    first_dir, second_dir = (WorkDir(root).round_dir(i) for i in (0, 1))
+    # round 0 was labelled by the simulated oracle before the run went on: no map, the
+    # novelty and its list all the same
+    meta = _json(first_dir / "pool_map.json")
+    assert meta["method"] == "none" and meta["num_points"] == 0
+    assert not (first_dir / "pool_map.csv").exists()
+    assert (first_dir / "novel.csv").exists()
+    assert meta["space"] == "flux"  # the scorer wrote no embedding for a map
+    # the run's last round has one, in the embedding the scorer then wrote
+    meta = _json(second_dir / "pool_map.json")
+    assert (meta["method"], meta["space"]) == ("tsne", "embedding")
+    with open(second_dir / "pool_map.csv") as fh:
+        assert sum(1 for _ in csv.DictReader(fh)) == meta["num_points"] > 0
+
+
 def test_human_oracle_stops_until_the_query_is_labelled(campaign):
     root, config, _, _, _ = campaign
     history = in_fresh_process(run_campaign, root, config, rounds=3, oracle="human", log=discard)
     assert [h["round"] for h in history] == [0, 1, 2]
+    # a round a human labels next always has its map
+    assert _json(WorkDir(root).round_dir(2) / "pool_map.json")["method"] == "tsne"
     assert history[2]["performance"]["n"] == 0
     size = config.sampling.query_size
     with pytest.raises(LabelsPending, match=f"round 2: {size} of {size} query spectra still need"):
