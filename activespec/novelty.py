@@ -75,6 +75,13 @@ EXACT_SEARCH_MAX_NODES = 20_000
 #: neighbour search (memory: 4 M spectra x 64 float32 = 1 GB) and before t-SNE.
 PCA_DIMS = 64
 MAP_PCA_DIMS = 50
+#: Side of a cell of openTSNE's FFT gradient grid, in map units (``ints_in_interval``;
+#: its default is 1). The grid grows with the map's extent, and on real embeddings the
+#: last 500 iterations dominated: on the demo's 19,706-spectrum pool (round-2 CNN embedding)
+#: 2 gives 10.4 s instead of 51.6 s for them, the whole map ~20 s instead of ~60 s, and
+#: keeps 46.1 % of each spectrum's 10 nearest neighbours of the 50-D space against 47.3 %
+#: (1.5: 18.5 s, 46.8 %; Barnes-Hut: 32.9 s, 47.4 %). BENCHMARKS.md, "the pool map".
+MAP_GRID_CELL = 2.0
 #: Rows the principal components are fitted on (the first rows read).
 PCA_FIT_ROWS = 20_000
 
@@ -201,8 +208,9 @@ class Projection:
 def project_2d(vectors, *, method: str = "tsne", seed: int = 0, n_jobs: int = 2) -> Projection:
     """A 2-D map of ``vectors`` (after a PCA to at most :data:`MAP_PCA_DIMS` dimensions).
 
-    ``tsne``: openTSNE (perplexity 30, FFT gradients, PCA initialisation, ``seed`` fixes
-    the result on one machine). Fewer than 4 vectors are laid out on a line.
+    ``tsne``: openTSNE (perplexity 30, FFT gradients on a grid of cells of side
+    :data:`MAP_GRID_CELL`, PCA initialisation, ``seed`` fixes the result on one
+    machine). Fewer than 4 vectors are laid out on a line.
 
     Raises
     ------
@@ -223,7 +231,11 @@ def project_2d(vectors, *, method: str = "tsne", seed: int = 0, n_jobs: int = 2)
 
     perplexity = float(min(30.0, max(1.0, (len(x) - 1) / 3.0)))
     embedding = TSNE(
-        perplexity=perplexity, n_jobs=n_jobs, random_state=seed, initialization="pca"
+        perplexity=perplexity,
+        n_jobs=n_jobs,
+        random_state=seed,
+        initialization="pca",
+        ints_in_interval=MAP_GRID_CELL,
     ).fit(np.ascontiguousarray(reduced, dtype=np.float64))
     coordinates = np.asarray(embedding, dtype=np.float32)
     return Projection(coordinates, method, time.perf_counter() - started)
