@@ -126,7 +126,7 @@ def run_round(
     # TFX: only when a round runs (the runner's helpers load without it)
     from tfx import v1 as tfx
 
-    from components.spectra_ingest import fingerprint_inputs
+    from components.spectra_ingest import count_inputs, fingerprint_inputs
     from pipeline import flink
     from pipeline.pipeline import create_pipeline
 
@@ -146,8 +146,20 @@ def run_round(
             config.pool_patterns, extra_files=[file_list] if file_list else ()
         )
 
+    input_counts = {}
+    if config.beam.runner == "DirectRunner" and config.beam.in_process_below:
+        # Small inputs are ingested and scored in-process; counting stops at the limit.
+        limit = config.beam.in_process_below
+        input_counts = {
+            node_ids.LABELLED_INGEST: count_inputs(config.labelled_patterns, stop_at=limit),
+            node_ids.POOL_INGEST: count_inputs(
+                config.pool_patterns, config.resolve(config.data.pool_file_list), stop_at=limit
+            ),
+        }
+
     pipeline = create_pipeline(
         config=config,
+        input_counts=input_counts,
         pipeline_root=str(wd.pipeline_root),
         serving_model_dir=str(wd.serving_model_dir),
         round_index=index,

@@ -1,7 +1,7 @@
 """SpectraIngest: Beam ingestion of FITS spectra into preprocessed tf.Example splits."""
 
 from .component import SpectraIngest
-from .fingerprint import fingerprint_inputs
+from .fingerprint import count_inputs, fingerprint_inputs
 from .spec import SpectraIngestSpec
 
-__all__ = ["SpectraIngest", "SpectraIngestSpec", "fingerprint_inputs"]
+__all__ = ["SpectraIngest", "SpectraIngestSpec", "count_inputs", "fingerprint_inputs"]

@@ -62,6 +62,40 @@ def fingerprint_inputs(patterns: Sequence[str], *, extra_files: Iterable[str] = 
     return result
 
 
+def count_inputs(
+    patterns: Sequence[str], file_list: str | None = None, *, stop_at: int | None = None
+) -> int:
+    """The number of input files, as the ingestion expands them (before removing files
+    named twice), streaming; stops counting at ``stop_at`` when given.
+
+    Raises
+    ------
+    activespec.errors.ConfigError
+        If a filesystem cannot be listed or the file list cannot be read.
+    """
+    from .transforms import _clean_list_line, _is_path
+
+    count = 0
+    for pattern in patterns:
+        for _ in _iter_matches(pattern):
+            count += 1
+            if stop_at is not None and count >= stop_at:
+                return count
+    if file_list:
+        try:
+            with FileSystems.open(file_list, compression_type=CompressionTypes.AUTO) as handle:
+                for line in handle:
+                    if _is_path(_clean_list_line(line.decode("utf-8"))):
+                        count += 1
+                        if stop_at is not None and count >= stop_at:
+                            return count
+        except ConfigError:
+            raise
+        except Exception as err:
+            raise ConfigError(f"cannot read {file_list}: {' '.join(str(err).split())}") from None
+    return count
+
+
 def _iter_matches(pattern: str) -> Iterator[FileMetadata]:
     """The files a Beam ``MatchFiles`` would return for ``pattern``, as a stream.
 

@@ -21,7 +21,7 @@ from activespec.errors import ConfigError, RejectedSpectrum
 from activespec.io import read_spectrum
 from activespec.preprocessing import PreprocessConfig, preprocess
 from components.artifact_types import RejectedFiles
-from components.spectra_ingest import SpectraIngest, fingerprint_inputs
+from components.spectra_ingest import SpectraIngest, count_inputs, fingerprint_inputs
 from components.spectra_ingest.encoding import split_index
 from components.spectra_ingest.executor import Executor
 from components.spectra_ingest.params import make_params
@@ -335,6 +335,20 @@ def test_fingerprint_follows_the_files(tmp_path, real_dir):
     with_labels = fingerprint_inputs(patterns, extra_files=[str(labels)])
     labels.write_text("spectrum_id,label\na,emission\n")
     assert fingerprint_inputs(patterns, extra_files=[str(labels)]) != with_labels
+
+
+def test_inputs_are_counted_as_the_ingestion_expands_them(tmp_path, real_dir):
+    for name in GOOD_LAMOST[:3]:
+        shutil.copy(real_dir / name, tmp_path)
+    patterns = [str(tmp_path / "*.fits*")]
+    assert count_inputs(patterns) == 3
+    listing = tmp_path / "files.txt"
+    listing.write_text("# spectra\n" + "".join(f"{tmp_path / n}\n\n" for n in "abcd"))
+    assert count_inputs(patterns, str(listing)) == 7  # comments and blank lines skipped
+    assert count_inputs([], str(listing)) == 4
+    assert count_inputs(patterns, str(listing), stop_at=5) == 5
+    with pytest.raises(ConfigError, match="missing.txt"):
+        count_inputs([], str(tmp_path / "missing.txt"))
 
 
 def test_component_exec_properties_are_a_stable_cache_key(tmp_path):

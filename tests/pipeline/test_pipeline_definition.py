@@ -4,16 +4,18 @@ import json
 
 import pytest
 
+from activespec.errors import ConfigError
 from pipeline.configs import config_from_dict
 from pipeline.pipeline import create_pipeline
 
 
-def _pipeline(tmp_path, raw=None):
+def _pipeline(tmp_path, raw=None, input_counts=None):
     config = config_from_dict(raw or {}, base_dir=tmp_path)
     return create_pipeline(
         config=config,
         pipeline_root=str(tmp_path / "root"),
         serving_model_dir=str(tmp_path / "serving"),
+        input_counts=input_counts,
     )
 
 
@@ -61,11 +63,27 @@ def test_heavy_components_run_multi_processing_light_ones_in_process(tmp_path):
     pipeline = _pipeline(tmp_path, {"beam": {"direct_num_workers": 2}})
     assert "--direct_running_mode=in_memory" in pipeline.beam_pipeline_args
     nodes = _by_id(pipeline)
-    for heavy in ("LabelledIngest", "PoolIngest", "PoolScorer"):
+    for heavy in ("LabelledIngest", "PoolIngest"):
         args = nodes[heavy].executor_spec.beam_pipeline_args
         assert args[-2:] == ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-    light = nodes["LabelledStatisticsGen"].executor_spec.beam_pipeline_args
-    assert "--direct_running_mode=multi_processing" not in light
+    for light in ("LabelledStatisticsGen", "PoolScorer"):
+        args = nodes[light].executor_spec.beam_pipeline_args
+        assert "--direct_running_mode=multi_processing" not in args
+
+
+def test_heavy_components_of_small_inputs_run_in_process(tmp_path):
+    raw = {"beam": {"direct_num_workers": 2, "in_process_below": 5000}}
+    counts = {"LabelledIngest": 3000, "PoolIngest": 5000}
+    nodes = _by_id(_pipeline(tmp_path, raw, counts))
+    in_process = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    assert nodes["LabelledIngest"].executor_spec.beam_pipeline_args[-2:] == in_process
+    args = nodes["PoolIngest"].executor_spec.beam_pipeline_args
+    assert args[-2:] == ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    nodes = _by_id(_pipeline(tmp_path, {"beam": {"in_process_below": 0}}, counts))
+    args = nodes["LabelledIngest"].executor_spec.beam_pipeline_args
+    assert args[-2:] != in_process
+    with pytest.raises(ConfigError, match="in_process_below"):
+        config_from_dict({"beam": {"in_process_below": -1}}, base_dir=tmp_path)
 
 
 @pytest.mark.parametrize("algorithm", ["random", "bayesian"])
