@@ -240,16 +240,20 @@ class BeamSection:
     #: Passed through unchanged, e.g. ["--project=...", "--region=...", "--temp_location=gs://..."].
     extra_args: tuple[str, ...] = ()
     #: On the DirectRunner, run the light components (statistics, evaluation, label join,
-    #: scoring, sampling) in-process: starting worker processes would cost them more than
-    #: it saves (the scorer's TensorFlow already uses every core of one process).
-    #: Ingestion uses direct_running_mode with direct_num_workers, unless its input is
-    #: smaller than in_process_below.
+    #: sampling) in-process: starting worker processes would cost them more than it saves.
+    #: Ingestion and scoring use direct_running_mode with direct_num_workers, unless
+    #: their input is smaller than in_process_below / score_in_process_below.
     light_components_in_process: bool = True
     #: On the DirectRunner, the ingestion of fewer input files than this runs
     #: in-process too: 2 worker processes start in about 8 s, more than they save below
     #: ~20,000 files on 2 cores (SpectraIngest of 3,000 files: 4.3 s in-process, 11.9 s
     #: in 2 processes; 19,706: 21.9 against 21.3 s; BENCHMARKS.md). 0: never.
     in_process_below: int = 20_000
+    #: The same for the PoolScorer, counted in pool files: TensorFlow keeps ~1.5 cores
+    #: busy in one process, 2 processes ~1.8 after ~5 s of start-up, so one process wins
+    #: below ~50,000 spectra on 2 cores (19,706: 6.3-7.5 s against 11.6 s; 25,000: 8.1
+    #: against 10.4 s; 100,000: 29.9 against 25.8 s; BENCHMARKS.md). 0: never.
+    score_in_process_below: int = 50_000
     #: FlinkRunner: the Flink REST endpoint (``host:8081``), or ``[local]`` for a Flink
     #: embedded in the job server; Beam starts the job server next to each component.
     flink_master: str = ""
@@ -274,8 +278,9 @@ class BeamSection:
         )
         if self.direct_num_workers < 0:
             raise ConfigError("beam.direct_num_workers: must be >= 0")
-        if self.in_process_below < 0:
-            raise ConfigError("beam.in_process_below: must be >= 0")
+        for key in ("in_process_below", "score_in_process_below"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"beam.{key}: must be >= 0")
         if self.flink_parallelism < 0:
             raise ConfigError("beam.flink_parallelism: must be >= 0")
         if self.runner != "FlinkRunner":
@@ -318,17 +323,20 @@ class BeamSection:
             args += flink.JOB_SERVER_JVM_ARGS
         return args + list(self.extra_args)
 
-    def heavy_component_args(self, n_inputs: int | None = None) -> list[str]:
-        """Extra arguments of the CPU-heavy Beam components (the ingestion).
+    def heavy_component_args(
+        self, n_inputs: int | None = None, *, scorer: bool = False
+    ) -> list[str]:
+        """Extra arguments of the CPU-heavy components (ingestion, pool scoring).
 
         They follow the pipeline-level arguments, so on the DirectRunner they restore the
         configured mode and worker count that light components do without, or run the
         component in-process when its ``n_inputs`` files (None: unknown) are fewer than
-        ``in_process_below``.
+        ``in_process_below`` (``score_in_process_below`` for the ``scorer``).
         """
         if self.runner != "DirectRunner":
             return []
-        if n_inputs is not None and n_inputs < self.in_process_below:
+        limit = self.score_in_process_below if scorer else self.in_process_below
+        if n_inputs is not None and n_inputs < limit:
             return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
         return [
             f"--direct_running_mode={self.direct_running_mode}",

@@ -147,9 +147,9 @@ def run_round(
         )
 
     input_counts = {}
-    if config.beam.runner == "DirectRunner" and config.beam.in_process_below:
+    limit = max(config.beam.in_process_below, config.beam.score_in_process_below)
+    if config.beam.runner == "DirectRunner" and limit:
         # Small inputs are ingested and scored in-process; counting stops at the limit.
-        limit = config.beam.in_process_below
         input_counts = {
             node_ids.LABELLED_INGEST: count_inputs(config.labelled_patterns, stop_at=limit),
             node_ids.POOL_INGEST: count_inputs(

@@ -91,11 +91,12 @@ def create_pipeline(
         ML Metadata connection (SQLite for the local runner; None on Kubeflow).
     beam_pipeline_args : list of str, optional
         Arguments of every Beam-based component, instead of those ``config.beam`` gives
-        (which run the heavy components, the ingestion, in multi-processing mode).
+        (which run the heavy components, ingestion and scoring, in multi-processing mode).
     input_counts : mapping of str to int, optional
-        Input files of the ingestion nodes (``LabelledIngest``, ``PoolIngest``), counted
-        up to ``[beam] in_process_below``: on the DirectRunner fewer are ingested
-        in-process (:meth:`BeamSection.heavy_component_args`).
+        Input files of the ingestion nodes (``LabelledIngest``, ``PoolIngest``; the
+        scorer follows the pool), counted up to the larger of ``[beam]
+        in_process_below`` and ``score_in_process_below``: on the DirectRunner smaller
+        inputs are handled in-process (:meth:`BeamSection.heavy_component_args`).
 
     Returns
     -------
@@ -222,13 +223,13 @@ def create_pipeline(
     )
 
     if beam_pipeline_args is None:
-        # Ingestion is the heavy Beam work. The scorer stays with the light components:
-        # TensorFlow already keeps the cores busy in one process, and 2 worker processes
-        # only added their start-up (20,000 spectra: 6.3-7.5 s in-process, 11.6 s in 2).
         counts = input_counts or {}
         for ingest in (labelled_ingest, pool_ingest):
             n_inputs = counts.get(ingest.id)
             ingest.with_beam_pipeline_args(config.beam.heavy_component_args(n_inputs))
+        if scorer is not None:
+            n_pool = counts.get(node_ids.POOL_INGEST)
+            scorer.with_beam_pipeline_args(config.beam.heavy_component_args(n_pool, scorer=True))
 
     components = [labelled_ingest, pool_ingest, label_join, labelled_schema, pool_schema]
     for stats, validator, gate in validation.values():

@@ -40,11 +40,12 @@ def campaign(tmp_path_factory, real_dir):
     config = config_from_dict(
         {
             "model": {"max_epochs": 20, "patience": 4, "batch_size": 64},
-            # the ingestion in 2 worker processes, however small the survey
+            # ingestion and scoring in 2 worker processes, however small the survey
             "beam": {
                 "direct_running_mode": "multi_processing",
                 "direct_num_workers": 2,
                 "in_process_below": 0,
+                "score_in_process_below": 0,
             },
             "evaluation": {"min_macro_f1": 0.4},
         },

@@ -32,6 +32,7 @@ patience = 2
 direct_running_mode = "multi_processing"
 direct_num_workers = 2
 in_process_below = 0  # worker processes (and their output) however small the survey
+score_in_process_below = 0
 
 [evaluation]
 min_macro_f1 = 0.1

@@ -63,12 +63,11 @@ def test_heavy_components_run_multi_processing_light_ones_in_process(tmp_path):
     pipeline = _pipeline(tmp_path, {"beam": {"direct_num_workers": 2}})
     assert "--direct_running_mode=in_memory" in pipeline.beam_pipeline_args
     nodes = _by_id(pipeline)
-    for heavy in ("LabelledIngest", "PoolIngest"):
+    for heavy in ("LabelledIngest", "PoolIngest", "PoolScorer"):
         args = nodes[heavy].executor_spec.beam_pipeline_args
         assert args[-2:] == ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-    for light in ("LabelledStatisticsGen", "PoolScorer"):
-        args = nodes[light].executor_spec.beam_pipeline_args
-        assert "--direct_running_mode=multi_processing" not in args
+    light = nodes["LabelledStatisticsGen"].executor_spec.beam_pipeline_args
+    assert "--direct_running_mode=multi_processing" not in light
 
 
 def test_heavy_components_of_small_inputs_run_in_process(tmp_path):
@@ -79,11 +78,17 @@ def test_heavy_components_of_small_inputs_run_in_process(tmp_path):
     assert nodes["LabelledIngest"].executor_spec.beam_pipeline_args[-2:] == in_process
     args = nodes["PoolIngest"].executor_spec.beam_pipeline_args
     assert args[-2:] == ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    # the scorer has its own limit (default 50,000), by the pool's files
+    assert nodes["PoolScorer"].executor_spec.beam_pipeline_args[-2:] == in_process
+    raw["beam"]["score_in_process_below"] = 5000
+    nodes = _by_id(_pipeline(tmp_path, raw, counts))
+    assert nodes["PoolScorer"].executor_spec.beam_pipeline_args[-2:] != in_process
     nodes = _by_id(_pipeline(tmp_path, {"beam": {"in_process_below": 0}}, counts))
     args = nodes["LabelledIngest"].executor_spec.beam_pipeline_args
     assert args[-2:] != in_process
-    with pytest.raises(ConfigError, match="in_process_below"):
-        config_from_dict({"beam": {"in_process_below": -1}}, base_dir=tmp_path)
+    for key in ("in_process_below", "score_in_process_below"):
+        with pytest.raises(ConfigError, match=key):
+            config_from_dict({"beam": {key: -1}}, base_dir=tmp_path)
 
 
 @pytest.mark.parametrize("algorithm", ["random", "bayesian"])
