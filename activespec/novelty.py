@@ -80,7 +80,7 @@ MAP_PCA_DIMS = 50
 #: last 500 iterations dominated: on the demo's 19,706-spectrum pool (round-2 CNN embedding)
 #: 2 gives 10.4 s instead of 51.6 s for them, the whole map ~20 s instead of ~60 s, and
 #: keeps 46.1 % of each spectrum's 10 nearest neighbours of the 50-D space against 47.3 %
-#: (1.5: 18.5 s, 46.8 %; Barnes-Hut: 32.9 s, 47.4 %). BENCHMARKS.md, "the pool map".
+#: (1.5: 18.5 s, 46.8 %; Barnes-Hut: 32.9 s, 47.4 %). ``python -m bench.demo_steps``.
 MAP_GRID_CELL = 2.0
 #: Rows the principal components are fitted on (the first rows read).
 PCA_FIT_ROWS = 20_000
@@ -205,12 +205,20 @@ class Projection:
         self.seconds = seconds
 
 
-def project_2d(vectors, *, method: str = "tsne", seed: int = 0, n_jobs: int = 2) -> Projection:
+def project_2d(
+    vectors,
+    *,
+    method: str = "tsne",
+    seed: int = 0,
+    n_jobs: int = 2,
+    grid_cell: float = MAP_GRID_CELL,
+) -> Projection:
     """A 2-D map of ``vectors`` (after a PCA to at most :data:`MAP_PCA_DIMS` dimensions).
 
     ``tsne``: openTSNE (perplexity 30, FFT gradients on a grid of cells of side
-    :data:`MAP_GRID_CELL`, PCA initialisation, ``seed`` fixes the result on one
-    machine). Fewer than 4 vectors are laid out on a line.
+    ``grid_cell`` map units, :data:`MAP_GRID_CELL` by default; PCA initialisation,
+    ``seed`` fixes the result on one machine). Fewer than 4 vectors are laid out on a
+    line.
 
     Raises
     ------
@@ -235,7 +243,7 @@ def project_2d(vectors, *, method: str = "tsne", seed: int = 0, n_jobs: int = 2)
         n_jobs=n_jobs,
         random_state=seed,
         initialization="pca",
-        ints_in_interval=MAP_GRID_CELL,
+        ints_in_interval=grid_cell,
     ).fit(np.ascontiguousarray(reduced, dtype=np.float64))
     coordinates = np.asarray(embedding, dtype=np.float32)
     return Projection(coordinates, method, time.perf_counter() - started)
