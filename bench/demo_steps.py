@@ -52,8 +52,8 @@ QUICK_DEMO = ["--labelled", "300", "--pool", "1500", "--rounds", "1", "--max-epo
 #: The demo's round-0 training set (3,000 labelled spectra less the eval split and rejects).
 EPOCH_SPECTRA = 2_362
 NEIGHBOURS = 10
-TWO_WORKERS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
-IN_PROCESS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+#: (label, DirectRunner mode, workers): the old way of the heavy steps, then the new.
+RUNNING_MODES = (("two_workers", "multi_processing", 2), ("in_process", "in_memory", 1))
 
 
 def ensure_demo(options: BenchOptions, demo: Path | None) -> Path:
@@ -176,16 +176,18 @@ def measure_first_epoch(report: Report) -> None:
 
 def measure_ingestion(report: Report, demo: Path, scratch: Path) -> None:
     from bench.ingestion import run_ingest_executor
+    from pipeline.beam_runners import direct_args
     from pipeline.configs import load_config
 
     config = load_config(demo / "activespec.toml")
     for name, patterns in (("labelled", config.labelled_patterns), ("pool", config.pool_patterns)):
         paths = sorted({p for pattern in patterns for p in glob.glob(pattern)})
         seconds = {}
-        for label, args in (("two_workers", TWO_WORKERS), ("in_process", IN_PROCESS)):
+        for label, mode, workers in RUNNING_MODES:
             out = scratch / f"ingest-{name}-{label}"
             shutil.rmtree(out, ignore_errors=True)
-            n, seconds[label] = run_ingest_executor(paths, out, ["--runner=DirectRunner", *args])
+            args = ["--runner=DirectRunner", *direct_args(mode, workers)]
+            n, seconds[label] = run_ingest_executor(paths, out, args)
             shutil.rmtree(out, ignore_errors=True)
             report.figure(
                 f"ingest_{name}_{label}_s",
@@ -212,10 +214,7 @@ def measure_scoring(report: Report, demo: Path, scratch: Path) -> None:
     model = standard_artifacts.Model()
     model.uri = _latest(root, "Trainer", "model")
     seconds = {}
-    for label, mode, workers in (
-        ("two_workers", "multi_processing", 2),
-        ("in_process", "in_memory", 1),
-    ):
+    for label, mode, workers in RUNNING_MODES:
         out = scratch / f"score-{label}"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)

@@ -190,11 +190,9 @@ def run_ingest_executor(paths: list[str], out_dir: Path, beam_args: list[str]) -
 
 def _run_executor(paths: list[str], out_dir: Path, mode: str, workers: int) -> tuple[int, float]:
     """The executor on the DirectRunner in ``mode`` with ``workers``; (ingested, seconds)."""
-    beam_args = [
-        "--runner=DirectRunner",
-        f"--direct_running_mode={mode}",
-        f"--direct_num_workers={workers}",
-    ]
+    from pipeline.beam_runners import direct_args
+
+    beam_args = ["--runner=DirectRunner", *direct_args(mode, workers)]
     return run_ingest_executor(paths, out_dir, beam_args)
 
 

@@ -53,15 +53,12 @@ def run_scorer(examples, model_artifact, scores_uri: Path, mode: str, workers: i
     from components.artifact_types import PoolScores
     from components.pool_scorer import executor as scorer
     from components.pool_scorer import spec
+    from pipeline.beam_runners import direct_args
 
     scores = PoolScores()
     scores.uri = str(scores_uri)
     context = BaseBeamExecutor.Context(
-        beam_pipeline_args=[
-            "--runner=DirectRunner",
-            f"--direct_running_mode={mode}",
-            f"--direct_num_workers={workers}",
-        ],
+        beam_pipeline_args=["--runner=DirectRunner", *direct_args(mode, workers)],
         tmp_dir=str(Path(scores_uri).parent / f"{Path(scores_uri).name}-tmp"),
     )
     scorer.Executor(context).Do(

@@ -58,10 +58,14 @@ class DirectRunnerArgs:
         self.validate()
         return [
             "--runner=DirectRunner",
-            f"--direct_running_mode={self.running_mode}",
-            f"--direct_num_workers={self.num_workers}",
+            *direct_args(self.running_mode, self.num_workers),
             *self.extra_args,
         ]
+
+
+def direct_args(running_mode: str, num_workers: int) -> list[str]:
+    """The DirectRunner's mode and worker-count arguments."""
+    return [f"--direct_running_mode={running_mode}", f"--direct_num_workers={num_workers}"]
 
 
 @dataclasses.dataclass(frozen=True)

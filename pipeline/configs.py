@@ -51,7 +51,7 @@ from activespec.settings import (
 from models.config import ModelConfig
 from models.tuning import TuningConfig
 from pipeline import flink
-from pipeline.beam_runners import ENVIRONMENT_TYPES
+from pipeline.beam_runners import DIRECT_RUNNING_MODES, ENVIRONMENT_TYPES, direct_args
 
 try:  # Python 3.11+
     import tomllib
@@ -274,7 +274,7 @@ class BeamSection:
         _check_choice(
             "beam.direct_running_mode",
             self.direct_running_mode,
-            ("in_memory", "multi_threading", "multi_processing"),
+            DIRECT_RUNNING_MODES,
         )
         if self.direct_num_workers < 0:
             raise ConfigError("beam.direct_num_workers: must be >= 0")
@@ -313,7 +313,7 @@ class BeamSection:
             mode, workers = self.direct_running_mode, self._workers()
             if self.light_components_in_process:
                 mode, workers = "in_memory", 1
-            args += [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"]
+            args += direct_args(mode, workers)
             args.append(_direct_runner_dependency_flag())
         if self.runner == "FlinkRunner" and self.flink_master:
             if not self.flink_job_server_jar:
@@ -337,11 +337,8 @@ class BeamSection:
             return []
         limit = self.score_in_process_below if scorer else self.in_process_below
         if n_inputs is not None and n_inputs < limit:
-            return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-        return [
-            f"--direct_running_mode={self.direct_running_mode}",
-            f"--direct_num_workers={self._workers()}",
-        ]
+            return direct_args("in_memory", 1)
+        return direct_args(self.direct_running_mode, self._workers())
 
     def _workers(self) -> int:
         return self.direct_num_workers or os.cpu_count() or 1
