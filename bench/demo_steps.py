@@ -119,7 +119,10 @@ def measure_map(report: Report, embedding: np.ndarray) -> None:
         )
         kept = neighbours_kept(reduced, projection.coordinates)
         report.figure(
-            f"map_{label}_neighbours_kept", round(kept, 4), f"  {NEIGHBOURS}-NN kept, cell {cell:g}"
+            f"map_{label}_neighbours_kept_pct",
+            round(100 * kept, 2),
+            f"  {NEIGHBOURS}-NN kept, cell {cell:g}",
+            "%",
         )
     report.ratio(
         "map_speed_up", seconds["default"], seconds["project"], "map: cell 1 / project's cell"

@@ -247,12 +247,12 @@ class BeamSection:
     #: On the DirectRunner, the ingestion of fewer input files than this runs
     #: in-process too: 2 worker processes start in about 8 s, more than they save below
     #: ~20,000 files on 2 cores (SpectraIngest of 3,000 files: 4.3 s in-process, 11.9 s
-    #: in 2 processes; 19,706: 21.9 against 21.3 s; BENCHMARKS.md). 0: never.
+    #: in 2 processes; 19,706: 21.9 against 21.3 s; python -m bench.demo_steps). 0: never.
     in_process_below: int = 20_000
     #: The same for the PoolScorer, counted in pool files: TensorFlow keeps ~1.5 cores
     #: busy in one process, 2 processes ~1.8 after ~5 s of start-up, so one process wins
     #: below ~50,000 spectra on 2 cores (19,706: 6.3-7.5 s against 11.6 s; 25,000: 8.1
-    #: against 10.4 s; 100,000: 29.9 against 25.8 s; BENCHMARKS.md). 0: never.
+    #: against 10.4 s; 100,000: 29.9 against 25.8 s; bench.demo_steps, bench.scale). 0: never.
     score_in_process_below: int = 50_000
     #: FlinkRunner: the Flink REST endpoint (``host:8081``), or ``[local]`` for a Flink
     #: embedded in the job server; Beam starts the job server next to each component.
