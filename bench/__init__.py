@@ -18,4 +18,5 @@ OPTIONAL_BENCHMARKS = (
     "label_spreading",
     "scale",
     "novelty",
+    "demo_steps",
 )
