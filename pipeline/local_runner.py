@@ -128,6 +128,7 @@ def run_round(
 
     from components.spectra_ingest import count_inputs, fingerprint_inputs
     from pipeline import flink
+    from pipeline.concurrent_runner import ConcurrentLocalDagRunner
     from pipeline.pipeline import create_pipeline
 
     # Seconds, not minutes: a FlinkRunner round checks its jar and cluster before it starts.
@@ -175,7 +176,7 @@ def run_round(
     started = time.time()
     # One console line per step when the command routes the logs (activespec.console).
     with stage_lines([node.id for node in pipeline.components], step_of) as usage:
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+        ConcurrentLocalDagRunner(config.pipeline.concurrent_nodes).run(pipeline)
     elapsed = time.time() - started
 
     runs = latest_node_runs(open_store(str(wd.metadata_path)), config.pipeline.name)
