@@ -70,18 +70,14 @@ class PipelineSection:
     name: str = "activespec"
     #: Reuse the outputs of components whose inputs did not change (the pool ingestion).
     enable_cache: bool = True
-    #: Nodes run side by side when independent (e.g. the pool's validation beside the
-    #: Trainer, the Evaluator beside the PoolScorer); 1 runs them one after the other.
+    #: Independent nodes run side by side, this many at a time (the two ingestions, the
+    #: Evaluator beside the PoolScorer: pipeline.concurrent_runner); 1: one after another.
     concurrent_nodes: int = 2
 
     def validate(self) -> None:
-        if (
-            not isinstance(self.concurrent_nodes, int)
-            or isinstance(self.concurrent_nodes, bool)
-            or self.concurrent_nodes < 1
-        ):
+        if self.concurrent_nodes < 1:
             raise ConfigError(
-                f"pipeline.concurrent_nodes: must be a positive integer, got {self.concurrent_nodes!r}"
+                f"pipeline.concurrent_nodes: must be at least 1, got {self.concurrent_nodes}"
             )
 
 

@@ -66,14 +66,20 @@ class RoundPoint:
     class_counts: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-def png_bytes(figure) -> bytes:
-    """Render a matplotlib Figure to PNG bytes with the Agg canvas."""
+#: The thumbnails' fixed margins (fractions of the figure), room for a two-line title:
+#: a tight bounding box would draw each figure twice.
+_THUMBNAIL_MARGINS = {"left": 0.15, "right": 0.97, "bottom": 0.16, "top": 0.83}
+
+
+def png_bytes(figure, *, tight: bool = True) -> bytes:
+    """Render a matplotlib Figure to PNG bytes with the Agg canvas, cropped to its
+    content when ``tight`` (else as laid out)."""
     # matplotlib is slow to import; only a figure needs it
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
+    figure.savefig(buffer, format="png", bbox_inches="tight" if tight else None)
     return buffer.getvalue()
 
 
@@ -239,7 +245,8 @@ def spectrum_thumbnail(spectrum: Spectrum, title: str, subtitle: str = "") -> by
     axes.set_ylabel("flux / median", fontsize=7)
     axes.tick_params(labelsize=6)
     axes.set_title(title + (f"\n{subtitle}" if subtitle else ""), fontsize=7.5)
-    return png_bytes(figure)
+    figure.subplots_adjust(**_THUMBNAIL_MARGINS)
+    return png_bytes(figure, tight=False)
 
 
 def placeholder_thumbnail(title: str, subtitle: str, reason: str) -> bytes:
@@ -253,7 +260,8 @@ def placeholder_thumbnail(title: str, subtitle: str, reason: str) -> bytes:
     axes.text(0.5, 0.5, textwrap.fill(reason, 40), ha="center", va="center", fontsize=7,
               color="#8a1c1c", transform=axes.transAxes)  # fmt: skip
     axes.set_title(title + (f"\n{subtitle}" if subtitle else ""), fontsize=7.5)
-    return png_bytes(figure)
+    figure.subplots_adjust(**_THUMBNAIL_MARGINS)
+    return png_bytes(figure, tight=False)
 
 
 def _floats(values) -> np.ndarray:

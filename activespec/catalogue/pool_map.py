@@ -24,7 +24,7 @@ import json
 import math
 import os
 import pathlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -216,18 +216,13 @@ def write_map_page(
     return path
 
 
-def thumbnails_for(
-    pool_map: PoolMap, draw: Callable[[dict], bytes], limit: int = 150
-) -> dict[str, bytes]:
-    """Thumbnails of the unusual spectra, then of the most probable candidates, at most
-    ``limit``: the points whose spectrum the map page can show when clicked."""
+def thumbnail_rows(pool_map: PoolMap, limit: int = 150) -> list[dict]:
+    """The unusual spectra, then the most probable candidates, at most ``limit``: the
+    points whose spectrum the map page can show when clicked."""
     chosen = [r for r in pool_map.rows if r.get("status") == "novel"]
     candidates = [r for r in pool_map.rows if r.get("status") == "candidate"]
     candidates.sort(key=lambda r: -_float(r.get("probability")))
-    thumbs = {}
-    for row in (chosen + candidates)[:limit]:
-        thumbs[row["spectrum_id"]] = draw(row)
-    return thumbs
+    return (chosen + candidates)[:limit]
 
 
 _MAP_PAGE = """<!DOCTYPE html>

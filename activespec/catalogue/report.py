@@ -12,16 +12,17 @@ mailed or archived as a single file; the interactive map is a second offline pag
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import datetime
 import html
 import math
 import os
 import pathlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from activespec import __version__
+from activespec import __version__, processes
 from activespec.catalogue import plots
 from activespec.catalogue import pool_map as maps
 from activespec.catalogue.build import count_summary, top_candidates
@@ -156,14 +157,24 @@ def write_report(
     class_names = list(catalogue.meta.get("class_names") or [])
     points = round_points(workdir, catalogue.meta.get("candidate_counts"))
     latest_summary = _latest_summary(workdir, catalogue.meta.get("round"))
+    round_dir = _round_dir(workdir, catalogue.meta.get("round"))
+    pool_map = maps.read_pool_map(round_dir) if round_dir else None
+    novel = maps.read_novel(round_dir) if round_dir else None
+    candidates = top_candidates(catalogue, top)
+    map_rows = maps.thumbnail_rows(pool_map) if pool_map is not None else []
+    # Every thumbnail of the page and of the map page, drawn together.
+    drawn = _draw_thumbnails(
+        [_candidate_thumbnail(row) for row in candidates]
+        + [_novel_thumbnail(row) for row in (novel or [])[:top] + map_rows]
+    )
     sections = [
         _overview(catalogue, points, files or {}, path.parent),
         _learning_section(points),
         _confusion_section(latest_summary, class_names),
         *_scorer_comparison_section(latest_summary, class_names),
         _class_counts_section(points, class_names),
-        _thumbnails_section(catalogue, top),
-        *_pool_map_sections(workdir, catalogue, class_names, path, top),
+        _thumbnails_section(catalogue, candidates, top, drawn),
+        *_pool_map_sections(catalogue, pool_map, novel, map_rows, class_names, path, top, drawn),
         _catalogue_section(catalogue, rows),
     ]
     page = _PAGE.format(
@@ -363,8 +374,7 @@ def _class_counts_section(points, class_names: list[str]) -> str:
     )
 
 
-def _thumbnails_section(catalogue, top: int) -> str:
-    chosen = top_candidates(catalogue, top)
+def _thumbnails_section(catalogue, chosen, top: int, drawn) -> str:
     if len(chosen) == 0:
         return _empty_section("top-candidates", "Top candidates", "No candidates to show.")
     parts = [
@@ -379,17 +389,29 @@ def _thumbnails_section(catalogue, top: int) -> str:
     for name in order:
         parts.append(f'<h3>{html.escape(name)}</h3><div class="thumbs">')
         for row in chosen[classes == name]:
-            parts.append(_thumbnail(row))
+            parts.append(_thumbnail(row, drawn))
         parts.append("</div>")
     parts.append("</section>")
     return "".join(parts)
 
 
-def _thumbnail(row) -> str:
-    designation = str(row["designation"]) or str(row["spectrum_id"])
-    title = f"{designation}"
+def _candidate_thumbnail(row) -> tuple[str, str, str]:
+    """``(source, title, subtitle)`` of a catalogue row's thumbnail."""
+    title = str(row["designation"]) or str(row["spectrum_id"])
     subtitle = f"{row['predicted_class']}  p = {float(row['probability']):.3f}"
-    png = _spectrum_png(str(row["source"]), title, subtitle)
+    return str(row["source"]), title, subtitle
+
+
+def _novel_thumbnail(row: Mapping[str, str]) -> tuple[str, str, str]:
+    """``(source, title, subtitle)`` of a novelty-list or map row's thumbnail."""
+    title = row.get("designation") or row.get("spectrum_id", "")
+    subtitle = f"{row.get('predicted_class', '')}  novelty {row.get('novelty', '')}"
+    return row.get("source", ""), title, subtitle
+
+
+def _thumbnail(row, drawn) -> str:
+    request = _candidate_thumbnail(row)
+    png = drawn[request]
     if np.ma.is_masked(row["known"]):  # the cross-match failed
         status = "known/new unknown"
     else:
@@ -400,7 +422,25 @@ def _thumbnail(row) -> str:
         f"first round {int(row['first_round'])}"
         + (f" · S/N {snr:.0f}" if math.isfinite(snr) else "")
     )
-    return f"<figure>{_img(png, title)}<figcaption>{caption}</figcaption></figure>"
+    return f"<figure>{_img(png, request[1])}<figcaption>{caption}</figcaption></figure>"
+
+
+#: From this many thumbnails on, worker processes draw them (below, their start-up
+#: costs more than it saves). matplotlib draws in Python, so threads would share a core.
+_THUMBNAILS_IN_PARALLEL = 24
+
+
+def _draw_thumbnails(requests: Sequence[tuple[str, str, str]]) -> dict[tuple, bytes]:
+    """PNG of each distinct ``(source, title, subtitle)``, drawn once."""
+    unique = list(dict.fromkeys(requests))
+    workers = min(os.cpu_count() or 1, 4)
+    if len(unique) < _THUMBNAILS_IN_PARALLEL or workers < 2:
+        return {request: _spectrum_png(*request) for request in unique}
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=processes.context()) as pool:
+        sources, titles, subtitles = (list(column) for column in zip(*unique, strict=True))
+        chunk = max(1, len(unique) // (workers * 4))
+        pngs = pool.map(_spectrum_png, sources, titles, subtitles, chunksize=chunk)
+        return dict(zip(unique, pngs, strict=True))
 
 
 def _spectrum_png(source: str, title: str, subtitle: str) -> bytes:
@@ -415,21 +455,14 @@ def _spectrum_png(source: str, title: str, subtitle: str) -> bytes:
     return plots.spectrum_thumbnail(spectrum, title, subtitle)
 
 
-def _pool_map_sections(workdir, catalogue, class_names, path: pathlib.Path, top: int) -> list:
+def _pool_map_sections(
+    catalogue, pool_map, novel, map_rows, class_names, path: pathlib.Path, top: int, drawn
+) -> list:
     """The pool's map (static image, and ``map.html`` beside the report) and the list of
     its most unusual spectra, from the latest round's NoveltyScorer files."""
-    round_dir = _round_dir(workdir, catalogue.meta.get("round"))
-    pool_map = maps.read_pool_map(round_dir) if round_dir else None
-    novel = maps.read_novel(round_dir) if round_dir else None
-    thumbnails: dict[str, bytes] = {}
 
     def thumbnail(row) -> bytes:
-        spectrum_id = row.get("spectrum_id", "")
-        if spectrum_id not in thumbnails:
-            title = row.get("designation") or spectrum_id
-            subtitle = f"{row.get('predicted_class', '')}  novelty {row.get('novelty', '')}"
-            thumbnails[spectrum_id] = _spectrum_png(row.get("source", ""), title, subtitle)
-        return thumbnails[spectrum_id]
+        return drawn[_novel_thumbnail(row)]
 
     novelty_section = _novelty_section(novel, thumbnail, top)
     if pool_map is None or len(pool_map) == 0:
@@ -445,7 +478,7 @@ def _pool_map_sections(workdir, catalogue, class_names, path: pathlib.Path, top:
         pool_map,
         path.parent / maps.MAP_PAGE_NAME,
         class_names,
-        thumbnails=maps.thumbnails_for(pool_map, thumbnail),
+        thumbnails={row["spectrum_id"]: thumbnail(row) for row in map_rows},
     )
     meta = pool_map.meta
     counts = {s: int((pool_map.status == s).sum()) for s in maps.STATUSES}

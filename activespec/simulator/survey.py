@@ -37,18 +37,16 @@ import csv
 import dataclasses
 import datetime as dt
 import json
-import multiprocessing
 import os
 import shutil
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from activespec import __version__
+from activespec import __version__, processes
 from activespec.constants import DEFAULT_CLASSES
 from activespec.errors import ConfigError
 from activespec.simulator import catalog, fits_writers, instruments, population
@@ -609,8 +607,9 @@ def _run_tasks(tasks, workers, total, progress) -> list[dict]:
                 if bar is not None:
                     bar.update(len(chunk))
         else:
-            context = multiprocessing.get_context(_start_method())
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as executor:
+            with concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=processes.context()
+            ) as executor:
                 futures = {executor.submit(_simulate_chunk, t): i for i, t in enumerate(tasks)}
                 results: dict[int, list[dict]] = {}
                 for future in concurrent.futures.as_completed(futures):
@@ -623,32 +622,6 @@ def _run_tasks(tasks, workers, total, progress) -> list[dict]:
         if bar is not None:
             bar.close()
     return rows
-
-
-#: Modules whose native threads make a forked child unsafe (it inherits their locks in
-#: whatever state another thread left them).
-_THREADED_MODULES = ("tensorflow", "grpc", "apache_beam", "faiss", "torch")
-
-
-def _start_method() -> str:
-    """``fork`` from a plain process: no re-import of the caller's ``__main__`` (scripts
-    need no main guard) and the workers only use NumPy and SciPy. From a process that
-    runs other threads (TensorFlow, gRPC, Beam: a pipeline, a notebook, a test run),
-    ``forkserver`` (else ``spawn``): forking such a process can hang or crash the child,
-    and in a long test run it coincided with memory corruption in the parent."""
-    methods = multiprocessing.get_all_start_methods()
-    # tqdm's own monitor thread only sleeps and reads the bars: it does not count.
-    from tqdm._monitor import TMonitor
-
-    others = [
-        thread
-        for thread in threading.enumerate()
-        if thread is not threading.main_thread() and not isinstance(thread, TMonitor)
-    ]
-    plain = not others and not any(name in sys.modules for name in _THREADED_MODULES)
-    if plain and "fork" in methods:
-        return "fork"
-    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 def _chunks(n: int, workers: int) -> list[tuple[int, int]]:

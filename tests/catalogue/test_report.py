@@ -183,3 +183,32 @@ def test_scorer_comparison_only_when_both_scored(report, campaign, tmp_path):
     assert "97 pool spectra scored by both: the same class for 0.928" in section
     assert "Predicted positive by the CNN 7, by label spreading 0" in section
     assert f'<th>{names[1]}</th><td class="num">7</td>' in section
+
+
+def test_thumbnails_drawn_by_workers_equal_those_drawn_here(real_dir, monkeypatch):
+    """Enough thumbnails for worker processes: each PNG is the one this process draws,
+    in the order asked, placeholders included (a missing file, a remote URL)."""
+    from activespec.catalogue import report as report_module
+
+    files = sorted(str(p) for p in real_dir.rglob("*.fits*"))[:10]
+    requests = [(path, f"title {i}", "emission  p = 0.9") for i, path in enumerate(files)]
+    requests += [("/no/such/file.fits", "missing", ""), ("https://example.org/x.fits", "r", "")]
+    requests *= 3  # repeated requests are drawn once
+    unique = list(dict.fromkeys(requests))
+    assert len(requests) >= report_module._THUMBNAILS_IN_PARALLEL > len(unique)
+    monkeypatch.setattr(report_module, "_THUMBNAILS_IN_PARALLEL", len(unique))
+    monkeypatch.setattr(report_module.os, "cpu_count", lambda: 2)  # workers, on any machine
+    started = []
+    executor = report_module.concurrent.futures.ProcessPoolExecutor
+    monkeypatch.setattr(
+        report_module.concurrent.futures,
+        "ProcessPoolExecutor",
+        lambda *args, **kwargs: started.append(args) or executor(*args, **kwargs),
+    )
+
+    in_workers = report_module._draw_thumbnails(requests)
+    assert started == [(2,)]
+    here = {request: report_module._spectrum_png(*request) for request in unique}
+    assert list(in_workers) == unique
+    assert in_workers == here
+    assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in here.values())

@@ -141,9 +141,9 @@ def test_workers_are_forked_only_from_a_plain_process():
     import sys
     import threading
 
-    from activespec.simulator.survey import _start_method
+    from activespec.processes import start_method
 
-    code = "from activespec.simulator.survey import _start_method; print(_start_method())"
+    code = "from activespec.processes import start_method; print(start_method())"
     plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert plain.stdout.strip() == "fork", plain.stderr
     # A thread of anything else (here a bare one; TensorFlow, gRPC and Beam run many)
@@ -152,7 +152,7 @@ def test_workers_are_forked_only_from_a_plain_process():
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert _start_method() in ("forkserver", "spawn")
+        assert start_method() in ("forkserver", "spawn")
     finally:
         stop.set()
         thread.join()
