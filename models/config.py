@@ -112,6 +112,9 @@ class ModelConfig:
         Early stopping: smallest decrease of the validation loss that counts.
     class_weighting : {"balanced", "none"}
         ``"balanced"`` weights class ``c`` by ``n / (k * n_c)`` to rebalance training.
+    seed : int
+        Seeds the initial weights, the shuffling and dropout: on one machine the same
+        training data gives the same model (and the same number of epochs).
     """
 
     n_points: int = GRID_POINTS
@@ -126,6 +129,7 @@ class ModelConfig:
     patience: int = 10
     min_delta: float = 1e-3
     class_weighting: str = "balanced"
+    seed: int = 0
 
     def __post_init__(self):
         # Lists from JSON become tuples so the frozen config stays hashable.
@@ -148,6 +152,8 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise errors.ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise errors.ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
         if (
             isinstance(self.patience, bool)
             or not isinstance(self.patience, int)

@@ -222,6 +222,7 @@ def _input_fn(
     batch_size: int,
     shuffle: bool,
     num_epochs: int | None,
+    seed: int | None = None,
 ) -> tf.data.Dataset:
     """Batches of ``({"flux": [B, n_points]}, label [B])`` from gzipped tf.Example files."""
     return data_accessor.tf_dataset_factory(
@@ -230,6 +231,7 @@ def _input_fn(
             batch_size=batch_size,
             label_key=features.LABEL,
             shuffle=shuffle,
+            shuffle_seed=seed,
             num_epochs=num_epochs,
         ),
         schema,
@@ -406,6 +408,7 @@ def training_data(
         batch_size=global_batch_size,
         shuffle=True,
         num_epochs=1,
+        seed=model_config.seed,
     )
     eval_dataset = _input_fn(
         fn_args.eval_files,
@@ -456,6 +459,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     replicas = strategy.num_replicas_in_sync
     global_batch_size = model_config.batch_size * replicas
 
+    # Python's, NumPy's and TensorFlow's generators: initial weights and dropout.
+    tf_keras.utils.set_random_seed(model_config.seed)
     data = training_data(fn_args, config.class_names, model_config, global_batch_size)
     counts, n_train, class_weight = data.counts, data.n_train, data.class_weight
     train_dataset, eval_dataset = data.train_dataset, data.eval_dataset

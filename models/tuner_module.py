@@ -387,6 +387,7 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
 
     strategy, _ = trainer_module.make_strategy(config.distribution)
     global_batch_size = config.model.batch_size * strategy.num_replicas_in_sync
+    tf_keras.utils.set_random_seed(config.model.seed)  # the trials' weights and dropout
     data = trainer_module.training_data(
         fn_args, config.class_names, config.model, global_batch_size
     )

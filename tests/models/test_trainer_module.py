@@ -102,6 +102,27 @@ def test_train_steps_cap_the_number_of_epochs(tmp_path):
     assert run.summary["model_config"]["filters"] == [8, 16, 32]
 
 
+def test_the_seed_makes_training_reproducible(tmp_path):
+    """Same data and seed: the same epochs, losses and model (the demo's rounds and their
+    timings repeat); another seed: other initial weights."""
+
+    def train(name: str, seed: int):
+        model = {"filters": [8, 16, 32], "dense_units": [16], "max_epochs": 4, "seed": seed}
+        run = trainer_harness.run_trainer(
+            str(tmp_path / name), {"model": model}, n_train=256, n_eval=64
+        )
+        flux = run.eval_flux
+        return run.summary, serving.load_model_dir(run.serving_model_dir).predict_flux(flux)
+
+    first, first_p = train("a", 3)
+    again, again_p = train("b", 3)
+    other, other_p = train("c", 4)
+    history = ("epochs_run", "best_epoch", "best_val_loss")
+    assert [first[key] for key in history] == [again[key] for key in history]
+    np.testing.assert_array_equal(first_p, again_p)
+    assert np.abs(first_p - other_p).max() > 1e-3
+
+
 def test_balanced_class_weights():
     weights = trainer_module.balanced_class_weights([60, 30, 10])
     assert weights == pytest.approx({0: 100 / 180, 1: 100 / 90, 2: 100 / 30})

@@ -94,6 +94,7 @@ def test_every_query_strategy_is_accepted(tmp_path, strategy):
         ({"sampling": {"recall_strata": ["low"]}}, "sampling.recall_strata: every item"),
         ({"preprocessing": {"n_pointz": 140}}, "n_pointz"),
         ({"model": {"dropout": "half"}}, "dropout"),
+        ({"model": {"seed": -1}}, "seed must be an integer >= 0"),
     ],
 )
 def test_bad_values_fail_with_a_message_naming_the_key(tmp_path, raw, message):
