@@ -9,7 +9,10 @@ Subject
 Measure
     Wall time of the round and the peak RSS of its whole process tree (Beam's workers
     included; :func:`bench.memory.measure_tree`); each stage's wall time and the cores it
-    kept busy, from the round's ``summary.json`` (``stages``).
+    kept busy, from the round's ``summary.json`` (``stages``). After the round, as a user
+    goes on: ``activespec candidates`` (catalogue and report) and ``activespec label
+    serve`` until the labelling page's batch and its first spectrum are served, each a
+    subprocess with its wall time and peak memory.
 Baseline
     The smallest pool. For every stage present at every size, the growth exponent of its
     wall time against the pool size (least squares in log-log; 1 = cost per spectrum
@@ -27,8 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -136,10 +145,63 @@ def _run_round(options: BenchOptions, n_labelled: int, n_pool: int, keep: bool) 
             f"the round on {n_pool:,} spectra failed (see {workdir}/round-output.txt and logs/)"
         )
     summary = json.loads(next(workdir.glob("rounds/round-*/summary.json")).read_text())
+    command = [sys.executable, "-m", "activespec", "candidates", "--workdir", str(workdir)]
+    with open(workdir / "candidates-output.txt", "w", encoding="utf-8") as output:
+        candidates = measure_tree(command, env=child_environment(), stdout=output)
+    if candidates["returncode"] != 0:
+        raise RuntimeError(f"activespec candidates failed (see {workdir}/candidates-output.txt)")
+    labelling = load_labelling_batch(workdir)
     if not keep:
         shutil.rmtree(survey, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
-    return {"measured": measured, "stages": summary.get("stages") or {}}
+    return {
+        "measured": measured,
+        "stages": summary.get("stages") or {},
+        "candidates": candidates,
+        "labelling": labelling,
+    }
+
+
+def load_labelling_batch(workdir: Path, timeout_s: float = 300.0) -> dict:
+    """Start ``activespec label serve`` on the latest round; the seconds until its batch
+    (``/api/batch``) and the batch's first spectrum (``/api/spectrum/ID``) are served,
+    the rows in the batch and the server's peak RSS (``ru_maxrss``) by then."""
+    command = [sys.executable, "-m", "activespec", "label", "serve"]
+    command += ["--workdir", str(workdir), "--port", "0"]
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        command, env=child_environment(), stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    try:
+        url = None
+        for line in server.stdout:
+            if line.startswith("Open "):
+                url = line.split(maxsplit=1)[1].strip()
+                break
+        if url is None:
+            raise RuntimeError(f"activespec label serve exited ({server.wait()}) before serving")
+        base = url.split("?")[0].rstrip("/")
+        with urllib.request.urlopen(f"{base}/api/batch", timeout=timeout_s) as response:
+            rows = json.load(response)["rows"]
+        if rows:
+            spectrum_id = urllib.parse.quote(rows[0]["spectrum_id"], safe="")
+            with urllib.request.urlopen(
+                f"{base}/api/spectrum/{spectrum_id}", timeout=timeout_s
+            ) as response:
+                json.load(response)
+        seconds = time.perf_counter() - started
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            _, _, usage = os.wait4(server.pid, 0)
+        finally:
+            server.stdout.close()
+    return {
+        "seconds": round(seconds, 1),
+        "rows": len(rows),
+        # Linux reports ru_maxrss in KiB.
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+    }
 
 
 def run(options: BenchOptions, sizes: tuple[int, ...] | None = None, keep: bool = False) -> dict:
@@ -163,6 +225,25 @@ def run(options: BenchOptions, sizes: tuple[int, ...] | None = None, keep: bool 
             cores = use.get("cores")
             shown = "" if cores is None else f" ({cores:.2f} cores)"
             report.figure(f"stage_{n_pool}_{node}_s", use["wall_s"], f"  {node}{shown}", "s")
+        candidates, labelling = result["candidates"], result["labelling"]
+        report.figure(
+            f"candidates_{n_pool}_s", candidates["seconds"], "  catalogue and report", "s"
+        )
+        report.figure(
+            f"candidates_{n_pool}_peak_rss_mib",
+            candidates["peak_tree_rss_mib"],
+            "    peak RSS",
+            "MiB",
+        )
+        report.figure(
+            f"labelling_{n_pool}_s",
+            labelling["seconds"],
+            f"  labelling page: batch of {labelling['rows']} + a spectrum served",
+            "s",
+        )
+        report.figure(
+            f"labelling_{n_pool}_peak_rss_mib", labelling["peak_rss_mib"], "    peak RSS", "MiB"
+        )
 
     base = sizes[0]
     for node in POOL_STAGES:
@@ -208,6 +289,11 @@ def run(options: BenchOptions, sizes: tuple[int, ...] | None = None, keep: bool 
     report.ratio(
         f"peak_rss_{sizes[-1]}_vs_{base}", peaks[-1], peaks[0], "peak RSS, largest / smallest pool"
     )
+    for step in ("candidates", "labelling"):
+        seconds = [runs[n][step]["seconds"] for n in sizes]
+        report.figure(
+            f"growth_{step}", _rounded(growth_exponent(sizes, seconds)), f"growth, {step}"
+        )
     return report.save()
 
 

@@ -112,3 +112,15 @@ def test_serving_beyond_loopback_makes_up_a_token(real_round):
         process.kill()
         process.wait(timeout=30)
         process.stdout.close()
+
+
+def test_the_labelling_page_is_timed_until_its_batch_and_a_spectrum_are_served(real_round):
+    """The scale benchmark's measure of the page (bench.scale), on a real round: its six
+    rows and the first spectrum are served, the server stops on the interrupt and reports
+    its peak memory."""
+    from bench.scale import load_labelling_batch
+
+    measured = load_labelling_batch(real_round.workdir, timeout_s=60)
+    assert measured["rows"] == len(real_round.rows) == 6
+    assert 0 < measured["seconds"] < 60
+    assert 20 < measured["peak_rss_mib"] < 2_000  # a Python process, not the pool
