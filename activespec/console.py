@@ -277,7 +277,8 @@ def stage_lines(nodes: Sequence[str], step_of: Callable[[str], str]) -> Iterator
         ended meanwhile (Beam's worker processes end with their pipeline) and
         ``cores`` = ``cpu_s / wall_s``. Cached nodes are left out.
 
-    Recognises the LocalDagRunner's records (:data:`COMPONENT_RUNNING`,
+    Recognises the records of TFX's LocalDagRunner, which
+    :mod:`pipeline.concurrent_runner` logs too (:data:`COMPONENT_RUNNING`,
     :data:`COMPONENT_FINISHED`); prints nothing without an active :func:`route_logs`.
     """
     console = _ACTIVE

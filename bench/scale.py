@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
 import signal
 import subprocess
@@ -165,7 +164,8 @@ def _run_round(options: BenchOptions, n_labelled: int, n_pool: int, keep: bool) 
 def load_labelling_batch(workdir: Path, timeout_s: float = 300.0) -> dict:
     """Start ``activespec label serve`` on the latest round; the seconds until its batch
     (``/api/batch``) and the batch's first spectrum (``/api/spectrum/ID``) are served,
-    the rows in the batch and the server's peak RSS (``ru_maxrss``) by then."""
+    the rows in the batch and the server's peak RSS by then (Linux's ``VmHWM``: unlike
+    the ``ru_maxrss`` of a child, it does not count the forking parent's memory)."""
     command = [sys.executable, "-m", "activespec", "label", "serve"]
     command += ["--workdir", str(workdir), "--port", "0"]
     started = time.perf_counter()
@@ -190,18 +190,26 @@ def load_labelling_batch(workdir: Path, timeout_s: float = 300.0) -> dict:
             ) as response:
                 json.load(response)
         seconds = time.perf_counter() - started
+        peak_kib = _peak_rss_kib(server.pid)
     finally:
         server.send_signal(signal.SIGINT)
         try:
-            _, _, usage = os.wait4(server.pid, 0)
+            server.wait(timeout=timeout_s)
         finally:
             server.stdout.close()
     return {
         "seconds": round(seconds, 1),
         "rows": len(rows),
-        # Linux reports ru_maxrss in KiB.
-        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "peak_rss_mib": round(peak_kib / 1024, 1),
     }
+
+
+def _peak_rss_kib(pid: int) -> int:
+    """The peak resident memory of a running process since its ``exec`` (``VmHWM``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 def run(options: BenchOptions, sizes: tuple[int, ...] | None = None, keep: bool = False) -> dict:

@@ -28,7 +28,9 @@ from tfx.orchestration.local import runner_utils
 from tfx.orchestration.portable import launcher, runtime_parameter_utils
 from tfx.proto.orchestration import pipeline_pb2
 
-# absl's logger: the records the console follows (activespec.console.COMPONENT_RUNNING).
+from activespec.console import COMPONENT_FINISHED, COMPONENT_RUNNING, COMPONENT_SKIPPED
+
+# The sequential runner's records, on absl's logger: the console follows them.
 _LOG = logging.getLogger("absl")
 
 
@@ -109,9 +111,9 @@ class ConcurrentLocalDagRunner(tfx.orchestration.LocalDagRunner):
                     deployment_config, node_id
                 ),
             )
-            _LOG.info("Component %s is running.", node_id)
+            _LOG.info(COMPONENT_RUNNING, node_id)
             component_launcher.launch()
-            _LOG.info("Component %s is finished.", node_id)
+            _LOG.info(COMPONENT_FINISHED, node_id)
 
         nodes = [node.pipeline_node for node in pipeline.nodes]
         _run_dag(nodes, launch, self.max_concurrent_nodes)
@@ -133,7 +135,7 @@ def _run_dag(nodes, launch, max_concurrent: int) -> None:
                     break
                 node_id = node.node_info.id
                 if node.execution_options.HasField("skip"):
-                    _LOG.info("Skipping component %s.", node_id)
+                    _LOG.info(COMPONENT_SKIPPED, node_id)
                     waiting.remove(node)
                     finished.add(node_id)
                 elif set(node.upstream_nodes) <= finished:

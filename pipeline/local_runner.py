@@ -1,8 +1,9 @@
 """Run one active-learning round embedded on this machine.
 
-TFX's LocalDagRunner orchestrates, ML Metadata lives in an SQLite file and the Beam
-components use the DirectRunner (multi-processing by default). The work directory's
-layout is :mod:`activespec.workdir`.
+TFX's local orchestrator runs it, independent nodes side by side
+(:mod:`pipeline.concurrent_runner`); ML Metadata lives in an SQLite file and the Beam
+components use the DirectRunner (in-process for small inputs, else multi-processing).
+The work directory's layout is :mod:`activespec.workdir`.
 """
 
 from __future__ import annotations
