@@ -123,10 +123,7 @@ class Console:
         self.indent = indent
         self.live = live
         self._lock = threading.RLock()
-        # Running steps -> monotonic start; several when independent nodes run side by side.
-        self._running: dict[str, float] = {}
-        # The step each thread runs: a progress note belongs to its writer's step.
-        self._thread_step: dict[int, str] = {}
+        self._running: tuple[str, float] | None = None  # (step, monotonic start)
         self._note: dict[str, str] = {}
         self._live_shown = False
         self._marks = _marks(self.stream)
@@ -139,22 +136,16 @@ class Console:
             self._draw_live()
 
     def step_running(self, step: str, already_s: float = 0.0) -> None:
-        """``step`` runs (again, after ``already_s`` seconds in earlier parts), in the
-        calling thread."""
+        """``step`` runs (again, after ``already_s`` seconds in earlier parts)."""
         with self._lock:
-            self._running.setdefault(step, time.monotonic() - already_s)
-            self._thread_step[threading.get_ident()] = step
+            self._running = (step, time.monotonic() - already_s)
             self._draw_live()
 
     def step_note(self, text: str) -> None:
-        """Progress of a running step (e.g. ``3/25 epochs``), shown live and at the end:
-        of the step the calling thread runs, else of the step started last."""
+        """Progress of the running step (e.g. ``3/25 epochs``), shown live and at the end."""
         with self._lock:
-            step = self._thread_step.get(threading.get_ident())
-            if step not in self._running:
-                step = next(reversed(self._running), None)
-            if step is not None:
-                self._note[step] = text
+            if self._running is not None:
+                self._note[self._running[0]] = text
                 self._draw_live()
 
     def step_done(self, step: str, seconds: float, notes: Sequence[str] = ()) -> None:
@@ -174,7 +165,8 @@ class Console:
 
     def _step_line(self, mark: str, step: str, text: str) -> None:
         with self._lock:
-            self._running.pop(step, None)
+            if self._running is not None and self._running[0] == step:
+                self._running = None
             self._clear_live()
             self._write(f"{self.indent}{mark} {step:<10} {text}\n")
             self._draw_live()
@@ -186,14 +178,13 @@ class Console:
         return bool(isatty and isatty())
 
     def _draw_live(self) -> None:
-        if not self._running or not self._live_enabled():
+        if self._running is None or not self._live_enabled():
             return
-        now, parts = time.monotonic(), []
-        for step, started in self._running.items():
-            note = self._note.get(step)
-            part = f"{step:<10} {format_elapsed(now - started):>10}"
-            parts.append(part + (f"  {note}" if note else ""))
-        self._write("\r\x1b[K" + f"{self.indent}{self._marks[1]} " + "  |  ".join(parts))
+        step, started = self._running
+        note = self._note.get(step)
+        elapsed = format_elapsed(time.monotonic() - started)
+        text = f"{self.indent}{self._marks[1]} {step:<10} {elapsed:>10}"
+        self._write("\r\x1b[K" + text + (f"  {note}" if note else ""))
         self._live_shown = True
 
     def _clear_live(self) -> None:
@@ -277,8 +268,7 @@ def stage_lines(nodes: Sequence[str], step_of: Callable[[str], str]) -> Iterator
         ended meanwhile (Beam's worker processes end with their pipeline) and
         ``cores`` = ``cpu_s / wall_s``. Cached nodes are left out.
 
-    Recognises the records of TFX's LocalDagRunner, which
-    :mod:`pipeline.concurrent_runner` logs too (:data:`COMPONENT_RUNNING`,
+    Recognises the LocalDagRunner's records (:data:`COMPONENT_RUNNING`,
     :data:`COMPONENT_FINISHED`); prints nothing without an active :func:`route_logs`.
     """
     console = _ACTIVE
@@ -336,13 +326,7 @@ def _new_log_path(wd: WorkDir) -> pathlib.Path:
 
 
 class _StepTracker:
-    """Components starting and finishing -> step lines on the console.
-
-    Nodes may run side by side (:mod:`pipeline.concurrent_runner`), each in its own
-    thread. A step's time is the wall time while any of its nodes ran; the CPU time
-    the process tree used between two events is shared equally among the nodes that
-    were running (the kernel does not say which thread of a pool did what).
-    """
+    """Components starting and finishing -> step lines on the console."""
 
     def __init__(self, console: Console | None, nodes: Sequence[str], step_of) -> None:
         self.console = console
@@ -355,83 +339,54 @@ class _StepTracker:
         self.cpu: dict[str, float] = {}
         self.reused: dict[str, list[str]] = {}
         self.usage: dict[str, dict[str, float]] = {}
-        self._lock = threading.RLock()
-        self._nodes: dict[str, list] = {}  # running node -> [step, start, CPU share]
-        self._active: dict[str, list] = {}  # step -> [its running nodes, start]
-        self._thread_node: dict[int, str] = {}
-        self._last_cpu = cpu_seconds()
-
-    def _charge(self) -> None:
-        """Share the CPU time used since the last event among the running nodes."""
-        now = cpu_seconds()
-        used, self._last_cpu = now - self._last_cpu, now
-        for entry in self._nodes.values():
-            entry[2] += used / len(self._nodes)
+        self.current: tuple[str, str, float, float] | None = None  # node, step, start, CPU
 
     def running(self, node: str) -> None:
-        with self._lock:
-            step = self.step_of(node)
-            if node not in self.pending.setdefault(step, set()):
-                self.pending[step].add(node)
-                self.size[step] = self.size.get(step, 0) + 1
-            self._charge()
-            now = time.monotonic()
-            self._nodes[node] = [step, now, 0.0]
-            self._thread_node[threading.get_ident()] = node
-            active = self._active.setdefault(step, [0, now])
-            active[0] += 1
-            if self.console is not None:
-                self.console.step_running(step, self.elapsed.get(step, 0.0))
+        step = self.step_of(node)
+        if node not in self.pending.setdefault(step, set()):
+            self.pending[step].add(node)
+            self.size[step] = self.size.get(step, 0) + 1
+        self.current = (node, step, time.monotonic(), cpu_seconds())
+        if self.console is not None:
+            self.console.step_running(step, self.elapsed.get(step, 0.0))
 
     def cached(self) -> None:
-        """The node of the calling thread reuses an earlier execution."""
-        with self._lock:
-            node = self._thread_node.get(threading.get_ident())
-            if node in self._nodes:
-                self.reused.setdefault(self._nodes[node][0], []).append(node)
+        if self.current is not None:
+            node, step = self.current[:2]
+            self.reused.setdefault(step, []).append(node)
 
     def finished(self, node: str, *, skipped: bool = False) -> None:
-        with self._lock:
-            step = self.step_of(node)
-            if node in self._nodes:
-                self._charge()
-                _, started, cpu = self._nodes.pop(node)
-                now = time.monotonic()
-                wall = now - started
-                self.cpu[step] = self.cpu.get(step, 0.0) + cpu
-                active = self._active[step]
-                active[0] -= 1
-                if active[0] == 0:
-                    self.elapsed[step] = self.elapsed.get(step, 0.0) + now - active[1]
-                    del self._active[step]
-                if node not in self.reused.get(step, ()):
-                    self.usage[node] = {
-                        "wall_s": round(wall, 2),
-                        "cpu_s": round(cpu, 2),
-                        "cores": round(cpu / wall, 2) if wall > 0 else None,
-                    }
-            elif skipped:
-                self.reused.setdefault(step, []).append(f"{node} skipped")
-            self.pending.get(step, set()).discard(node)
-            if not self.pending.get(step):
-                self._done(step)
+        step = self.step_of(node)
+        if self.current is not None and self.current[0] == node:
+            wall = time.monotonic() - self.current[2]
+            cpu = cpu_seconds() - self.current[3]
+            self.elapsed[step] = self.elapsed.get(step, 0.0) + wall
+            self.cpu[step] = self.cpu.get(step, 0.0) + cpu
+            if node not in self.reused.get(step, ()):
+                self.usage[node] = {
+                    "wall_s": round(wall, 2),
+                    "cpu_s": round(cpu, 2),
+                    "cores": round(cpu / wall, 2) if wall > 0 else None,
+                }
+            self.current = None
+        elif skipped:
+            self.reused.setdefault(step, []).append(f"{node} skipped")
+        self.pending.get(step, set()).discard(node)
+        if not self.pending.get(step):
+            self._done(step)
 
     def failed(self) -> None:
-        """The steps whose nodes were running when the run failed."""
-        with self._lock:
-            now = time.monotonic()
-            for step, (_, started) in list(self._active.items()):
-                if self.console is not None:
-                    elapsed = self.elapsed.get(step, 0.0) + now - started
-                    self.console.step_failed(step, elapsed)
-            self._active.clear()
-            self._nodes.clear()
+        if self.current is not None:
+            _, step, started, _ = self.current
+            if self.console is not None:
+                elapsed = self.elapsed.get(step, 0.0) + time.monotonic() - started
+                self.console.step_failed(step, elapsed)
+            self.current = None
 
     def close(self) -> None:
         """Steps some of whose components did not run (a partial run) end here."""
-        with self._lock:
-            for step in [s for s in self.pending if s in self.elapsed]:
-                self._done(step)
+        for step in [s for s in self.pending if s in self.elapsed]:
+            self._done(step)
 
     def _done(self, step: str) -> None:
         self.pending.pop(step, None)

@@ -19,12 +19,6 @@ Ingestion
 Scoring
     The PoolScorer executor on the demo's pool examples with its latest model, in-process
     against 2 worker processes.
-Concurrent nodes
-    A first round (``activespec round``: ingestion, validation, training, evaluation,
-    scoring, novelty and its map, the query) on the demo's survey in a fresh work
-    directory, with independent TFX nodes side by side (``[pipeline] concurrent_nodes =
-    2``) against one at a time (``= 1``): wall time and the cores the round's process
-    tree kept busy. The model's seed makes both train the same epochs.
 """
 
 from __future__ import annotations
@@ -34,7 +28,6 @@ import concurrent.futures
 import glob
 import json
 import multiprocessing
-import resource
 import shutil
 import subprocess
 import sys
@@ -243,45 +236,6 @@ def measure_scoring(report: Report, demo: Path, scratch: Path) -> None:
     )
 
 
-def measure_concurrent_nodes(report: Report, demo: Path, scratch: Path) -> None:
-    from models import trainer_module
-
-    seconds = {}
-    for nodes in (1, 2):
-        workdir = scratch / f"round-{nodes}-nodes"
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-        (workdir / "survey").symlink_to(demo / "survey")
-        config = workdir / "activespec.toml"
-        text = (demo / "activespec.toml").read_text(encoding="utf-8")
-        config.write_text(f"{text}\n[pipeline]\nconcurrent_nodes = {nodes}\n", encoding="utf-8")
-        command = [sys.executable, "-m", "activespec", "round", "--workdir", str(workdir)]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        with Stopwatch() as clock:
-            subprocess.run(
-                [*command, "--config", str(config)],
-                env=child_environment(),
-                cwd=REPO_ROOT,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = sum(getattr(after, f) - getattr(before, f) for f in ("ru_utime", "ru_stime"))
-        summary = json.loads(next(workdir.glob("rounds/round-*/summary.json")).read_text())
-        training = Path(summary["model_run_uri"]) / trainer_module.SUMMARY_FILE
-        epochs = json.loads(training.read_text())["epochs_run"]
-        shutil.rmtree(workdir, ignore_errors=True)
-        seconds[nodes] = clock.seconds
-        report.figure(
-            f"round_{nodes}_nodes_s",
-            round(clock.seconds, 1),
-            f"first round, {nodes} node(s) at a time ({cpu / clock.seconds:.2f} cores, "
-            f"{epochs} epochs)",
-            "s",
-        )
-    report.ratio("concurrent_nodes_speed_up", seconds[1], seconds[2], "round: 1 node / 2 nodes")
-
-
 def run(options: BenchOptions, demo: Path | None = None) -> dict:
     from activespec.workdir import WorkDir
 
@@ -292,7 +246,6 @@ def run(options: BenchOptions, demo: Path | None = None) -> dict:
     measure_first_epoch(report)
     measure_ingestion(report, demo, scratch)
     measure_scoring(report, demo, scratch)
-    measure_concurrent_nodes(report, demo, scratch)
     return report.save()
 
 

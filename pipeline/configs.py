@@ -70,15 +70,6 @@ class PipelineSection:
     name: str = "activespec"
     #: Reuse the outputs of components whose inputs did not change (the pool ingestion).
     enable_cache: bool = True
-    #: Independent nodes run side by side, this many at a time (the two ingestions, the
-    #: Evaluator beside the PoolScorer: pipeline.concurrent_runner); 1: one after another.
-    concurrent_nodes: int = 2
-
-    def validate(self) -> None:
-        if self.concurrent_nodes < 1:
-            raise ConfigError(
-                f"pipeline.concurrent_nodes: must be at least 1, got {self.concurrent_nodes}"
-            )
 
 
 @dataclasses.dataclass(frozen=True)

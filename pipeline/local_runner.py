@@ -1,9 +1,8 @@
 """Run one active-learning round embedded on this machine.
 
-TFX's local orchestrator runs it, independent nodes side by side
-(:mod:`pipeline.concurrent_runner`); ML Metadata lives in an SQLite file and the Beam
-components use the DirectRunner (in-process for small inputs, else multi-processing).
-The work directory's layout is :mod:`activespec.workdir`.
+TFX's LocalDagRunner orchestrates, ML Metadata lives in an SQLite file and the Beam
+components use the DirectRunner (multi-processing by default). The work directory's
+layout is :mod:`activespec.workdir`.
 """
 
 from __future__ import annotations
@@ -129,7 +128,6 @@ def run_round(
 
     from components.spectra_ingest import count_inputs, fingerprint_inputs
     from pipeline import flink
-    from pipeline.concurrent_runner import ConcurrentLocalDagRunner
     from pipeline.pipeline import create_pipeline
 
     # Seconds, not minutes: a FlinkRunner round checks its jar and cluster before it starts.
@@ -177,7 +175,7 @@ def run_round(
     started = time.time()
     # One console line per step when the command routes the logs (activespec.console).
     with stage_lines([node.id for node in pipeline.components], step_of) as usage:
-        ConcurrentLocalDagRunner(config.pipeline.concurrent_nodes).run(pipeline)
+        tfx.orchestration.LocalDagRunner().run(pipeline)
     elapsed = time.time() - started
 
     runs = latest_node_runs(open_store(str(wd.metadata_path)), config.pipeline.name)

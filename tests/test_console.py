@@ -7,7 +7,6 @@ component records (the real round is ``tests/pipeline/test_console_e2e.py``).
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import importlib.util
 import json
@@ -202,52 +201,6 @@ def test_each_node_records_its_wall_time_and_cpu_use_without_a_console():
     # (CPU seconds, not cores: other processes may share the machine's cores)
     assert usage["Trainer"]["cpu_s"] == pytest.approx(busy_cpu, abs=0.05)
     assert usage["Pusher"]["cpu_s"] < 0.05  # asleep
-
-
-def test_nodes_side_by_side_share_the_cpu_and_keep_their_own_notes(tmp_path, capfd):
-    """Two nodes in two threads (pipeline.concurrent_runner): the CPU used while both
-    run is shared between them; a cached record and an epoch line belong to the node of
-    the thread that logged them, whichever started last."""
-    nodes = ["Trainer", "PoolStatisticsGen", "PoolSchema"]
-    console = Console(sys.stdout)
-    first = concurrent.futures.ThreadPoolExecutor(1)
-    second = concurrent.futures.ThreadPoolExecutor(1)
-
-    def in_thread(executor, records):
-        executor.submit(_run_components, records).result()
-
-    with route_logs(tmp_path, console), stage_lines(nodes, _step_of) as usage:
-        in_thread(first, [("run", "Trainer")])
-        alone = _busy_cpu(0.3)
-        in_thread(second, [("run", "PoolStatisticsGen")])
-        shared = _busy_cpu(0.3)
-        in_thread(first, [("epoch", "Epoch 3/25")])
-        in_thread(second, [("end", "PoolStatisticsGen"), ("run", "PoolSchema"), ("cached", None)])
-        in_thread(first, [("end", "Trainer")])
-        in_thread(second, [("end", "PoolSchema")])
-    first.shutdown()
-    second.shutdown()
-    lines = capfd.readouterr().out.splitlines()
-
-    assert usage["Trainer"]["cpu_s"] == pytest.approx(alone + shared / 2, abs=0.06)
-    assert usage["PoolStatisticsGen"]["cpu_s"] == pytest.approx(shared / 2, abs=0.06)
-    assert usage["Trainer"]["wall_s"] > usage["PoolStatisticsGen"]["wall_s"] >= 0.3
-    assert "PoolSchema" not in usage  # cached
-    expected = [
-        r"  ✓ poolstatisticsgen +0 s",
-        r"  ✓ trainer +[01] s  \(3/25 epochs\)",
-        r"  ✓ poolschema +0 s  \(reused from an earlier round\)",
-    ]
-    assert len(lines[1:]) == len(expected)
-    for line, pattern in zip(lines[1:], expected, strict=True):
-        assert re.fullmatch(pattern, line), line
-
-
-def _busy_cpu(seconds: float) -> float:
-    """Spin for ``seconds`` of wall time; the CPU seconds this process used meanwhile."""
-    before = time.process_time()
-    _busy(seconds)
-    return time.process_time() - before
 
 
 def test_a_long_step_shows_the_cores_it_kept_busy(tmp_path, capfd, monkeypatch):

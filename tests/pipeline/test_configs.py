@@ -86,8 +86,6 @@ def test_every_query_strategy_is_accepted(tmp_path, strategy):
         ({"distribution": {"strategy": "gpu-please"}}, "distribution.strategy"),
         ({"beam": {"direct_num_workers": "two"}}, "beam.direct_num_workers: expected an integer"),
         ({"pipeline": {"enable_cache": "yes"}}, "pipeline.enable_cache: expected true or false"),
-        ({"pipeline": {"concurrent_nodes": 0}}, "pipeline.concurrent_nodes: must be at least 1"),
-        ({"pipeline": {"concurrent_nodes": 1.5}}, "pipeline.concurrent_nodes: expected an integer"),
         ({"sampling": {"positive_classes": ["be-star"]}}, "sampling.positive_classes"),
         ({"sampling": {"recall_sample_size": -1}}, "sampling.recall_sample_size"),
         ({"sampling": {"recall_strata": [0.3, 0.1]}}, "sampling.recall_strata: bounds"),
