@@ -114,7 +114,8 @@ class ModelConfig:
         ``"balanced"`` weights class ``c`` by ``n / (k * n_c)`` to rebalance training.
     seed : int
         Seeds the initial weights, the shuffling and dropout: on one machine the same
-        training data gives the same model (and the same number of epochs).
+        training files (same examples in the same order) give the same model and the
+        same number of epochs.
     """
 
     n_points: int = GRID_POINTS

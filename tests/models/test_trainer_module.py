@@ -103,8 +103,8 @@ def test_train_steps_cap_the_number_of_epochs(tmp_path):
 
 
 def test_the_seed_makes_training_reproducible(tmp_path):
-    """Same data and seed: the same epochs, losses and model (the demo's rounds and their
-    timings repeat); another seed: other initial weights."""
+    """Same training files and seed: the same epochs, losses and model; another seed:
+    other initial weights."""
 
     def train(name: str, seed: int):
         model = {"filters": [8, 16, 32], "dense_units": [16], "max_epochs": 4, "seed": seed}
