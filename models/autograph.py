@@ -5,9 +5,10 @@ TensorFlow's AutoGraph rewrites Python control flow into graph ops for every fun
 ``keras`` and ``tensorflow`` but not ``tf_keras``, the package the legacy Keras of TF
 2.16 lives in (``TF_USE_LEGACY_KERAS=1``), so the first ``fit`` of every process
 rewrote about 2,000 of tf-keras's functions: 11-12 s of the first epoch of the
-project's CNN on 2 cores, against 1.7 s for a later epoch (``python -m bench.demo_steps``,
-BENCHMARKS.md "make demo, stage by stage"). tf-keras's code is the ``keras`` code TensorFlow already trusts to run
-unconverted; the project's own functions are still converted.
+project's CNN on 2 cores, against 1.7 s for a later epoch (``python -m
+bench.demo_steps``, BENCHMARKS.md "make demo, stage by stage"). tf-keras's code is the
+``keras`` code TensorFlow already trusts to run unconverted; the project's own
+functions are still converted.
 """
 
 from __future__ import annotations

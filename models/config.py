@@ -153,14 +153,10 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise errors.ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise errors.ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if (
-            isinstance(self.patience, bool)
-            or not isinstance(self.patience, int)
-            or self.patience < 0
-        ):
-            raise errors.ConfigError(f"patience must be an integer >= 0, got {self.patience!r}")
+        for name in ("patience", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise errors.ConfigError(f"{name} must be an integer >= 0, got {value!r}")
         if not (isinstance(self.min_delta, int | float) and self.min_delta >= 0):
             raise errors.ConfigError(f"min_delta must be >= 0, got {self.min_delta!r}")
         if self.class_weighting not in CLASS_WEIGHTINGS:

@@ -428,12 +428,14 @@ def _thumbnail(row, drawn) -> str:
 #: From this many thumbnails on, worker processes draw them (below, their start-up
 #: costs more than it saves). matplotlib draws in Python, so threads would share a core.
 _THUMBNAILS_IN_PARALLEL = 24
+#: At most this many drawing processes: a report has a few hundred thumbnails at most.
+_THUMBNAIL_WORKERS = 4
 
 
 def _draw_thumbnails(requests: Sequence[tuple[str, str, str]]) -> dict[tuple, bytes]:
     """PNG of each distinct ``(source, title, subtitle)``, drawn once."""
     unique = list(dict.fromkeys(requests))
-    workers = min(os.cpu_count() or 1, 4)
+    workers = min(os.cpu_count() or 1, _THUMBNAIL_WORKERS)
     if len(unique) < _THUMBNAILS_IN_PARALLEL or workers < 2:
         return {request: _spectrum_png(*request) for request in unique}
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=processes.context()) as pool:
