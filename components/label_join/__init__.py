@@ -1,5 +1,9 @@
 """LabelJoin: turn stored human labels into labelled examples without re-reading FITS files."""
 
-from components.label_join.component import LabelJoin
+from components import lazy_exports
 
-__all__ = ["LabelJoin"]
+_EXPORTS = {
+    "LabelJoin": "component",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

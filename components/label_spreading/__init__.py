@@ -1,8 +1,12 @@
 """LabelSpreading component: class distributions of every pool spectrum by graph-based
 semi-supervised label spreading (the 2016 system), as PoolScorer's scores."""
 
-from components.label_spreading.component import LabelSpreading
-from components.label_spreading.executor import Executor
-from components.label_spreading.spec import LabelSpreadingSpec
+from components import lazy_exports
 
-__all__ = ["Executor", "LabelSpreading", "LabelSpreadingSpec"]
+_EXPORTS = {
+    "Executor": "executor",
+    "LabelSpreading": "component",
+    "LabelSpreadingSpec": "spec",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,8 +1,12 @@
 """NoveltyScorer component: a novelty score beside the class scores of every pool
 spectrum, the most unusual spectra and the 2-D map of the pool."""
 
-from components.novelty_scorer.component import NoveltyScorer
-from components.novelty_scorer.executor import Executor
-from components.novelty_scorer.spec import NoveltyScorerSpec
+from components import lazy_exports
 
-__all__ = ["Executor", "NoveltyScorer", "NoveltyScorerSpec"]
+_EXPORTS = {
+    "Executor": "executor",
+    "NoveltyScorer": "component",
+    "NoveltyScorerSpec": "spec",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,21 +1,15 @@
 """PoolScorer component: class probabilities and uncertainty of every pool spectrum."""
 
-from components.pool_scorer.component import PoolScorer
-from components.pool_scorer.executor import (
-    DEFAULT_BATCH_SIZE,
-    Executor,
-    ScorePool,
-    score_record_batch,
-    scores_file_pattern,
-)
-from components.pool_scorer.spec import PoolScorerSpec
+from components import lazy_exports
 
-__all__ = [
-    "DEFAULT_BATCH_SIZE",
-    "Executor",
-    "PoolScorer",
-    "PoolScorerSpec",
-    "ScorePool",
-    "score_record_batch",
-    "scores_file_pattern",
-]
+_EXPORTS = {
+    "DEFAULT_BATCH_SIZE": "executor",
+    "Executor": "executor",
+    "PoolScorer": "component",
+    "PoolScorerSpec": "spec",
+    "ScorePool": "executor",
+    "score_record_batch": "executor",
+    "scores_file_pattern": "executor",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

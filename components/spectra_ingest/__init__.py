@@ -1,7 +1,12 @@
 """SpectraIngest: Beam ingestion of FITS spectra into preprocessed tf.Example splits."""
 
-from .component import SpectraIngest
-from .fingerprint import count_inputs, fingerprint_inputs
-from .spec import SpectraIngestSpec
+from components import lazy_exports
 
-__all__ = ["SpectraIngest", "SpectraIngestSpec", "count_inputs", "fingerprint_inputs"]
+_EXPORTS = {
+    "SpectraIngest": "component",
+    "SpectraIngestSpec": "spec",
+    "count_inputs": "fingerprint",
+    "fingerprint_inputs": "fingerprint",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -22,7 +22,7 @@ from activespec.errors import ActivespecError
 from activespec.io import read_spectrum
 from activespec.preprocessing import PreprocessConfig, preprocess, should_degrade
 
-from .encoding import make_example, split_index
+from .encoding import serialize_example, split_index
 
 #: Tag of the rejection output: tuples ``(path, code, reason)``.
 REJECTED_TAG = "rejected"
@@ -131,8 +131,8 @@ class ReadAndPreprocess(beam.DoFn):
         except ActivespecError as err:
             return [*outputs, rejection(path, err.code, str(err))]
         _check_flux(flux, self._config.n_points)
-        example = make_example(spectrum, flux, source=path, label=label)
-        outputs.append((spectrum_id, (path, example.SerializeToString())))
+        example = serialize_example(spectrum, flux, source=path, label=label)
+        outputs.append((spectrum_id, (path, example)))
         return outputs
 
 

@@ -1,5 +1,10 @@
 """ValidationGate: stops a pipeline whose data broke the curated schema."""
 
-from components.validation_gate.component import ValidationGate, describe_anomalies
+from components import lazy_exports
 
-__all__ = ["ValidationGate", "describe_anomalies"]
+_EXPORTS = {
+    "ValidationGate": "component",
+    "describe_anomalies": "component",
+}
+__all__ = list(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -7,6 +7,8 @@ import glob
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import apache_beam as beam
 import numpy as np
@@ -22,7 +24,7 @@ from activespec.io import read_spectrum
 from activespec.preprocessing import PreprocessConfig, preprocess
 from components.artifact_types import RejectedFiles
 from components.spectra_ingest import SpectraIngest, count_inputs, fingerprint_inputs
-from components.spectra_ingest.encoding import split_index
+from components.spectra_ingest.encoding import serialize_example, split_index
 from components.spectra_ingest.executor import Executor
 from components.spectra_ingest.params import make_params
 from models import features
@@ -422,3 +424,65 @@ def test_sdss_and_desi_files_are_ingested(tmp_path):
     assert {name: row["code"] for name, row in rows.items()} == {
         "coadd-main-dark-38863.fits": "multi-spectrum"
     }
+
+
+def _tf_example(spectrum, flux, source, label=None) -> tf.train.Example:
+    """The reference encoding, built with TensorFlow's own ``tf.train.Example``."""
+
+    def floats(values):
+        return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+
+    def text(value):
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8")]))
+
+    meta = spectrum.meta
+    nan = float("nan")
+    feature = {
+        features.FLUX: floats(np.asarray(flux, dtype=np.float32)),
+        features.SPECTRUM_ID: text(meta.spectrum_id),
+        features.DESIGNATION: text(meta.designation or ""),
+        features.RA: floats([nan if meta.ra is None else meta.ra]),
+        features.DEC: floats([nan if meta.dec is None else meta.dec]),
+        features.SNR: floats([nan if meta.snr is None else meta.snr]),
+        features.SURVEY: text(meta.survey),
+        features.LAYOUT: text(meta.layout),
+        features.SOURCE: text(source),
+    }
+    if label is not None:
+        feature[features.LABEL] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
+    return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+@pytest.mark.parametrize("name", [*GOOD_LAMOST, ONDREJOV])
+@pytest.mark.parametrize("label", [None, 0, 2, 300, 2**40, -1])
+def test_serialized_examples_equal_tensorflows(real_dir, name, label):
+    spectrum = read_spectrum(real_dir / name)
+    flux = preprocess(spectrum, PreprocessConfig(), degrade=name == ONDREJOV)
+    source = f"gs://bucket/é/{name}"
+    ours = serialize_example(spectrum, flux, source=source, label=label)
+    reference = _tf_example(spectrum, flux, source, label)
+    assert ours == reference.SerializeToString(deterministic=True)
+    parsed = tf.train.Example.FromString(ours).features.feature
+    np.testing.assert_array_equal(parsed[features.FLUX].float_list.value, flux.astype(np.float32))
+
+
+def test_serialized_examples_keep_nan_metadata_and_empty_designation(real_dir):
+    spectrum = read_spectrum(real_dir / ONDREJOV)
+    flux = preprocess(spectrum, PreprocessConfig(), degrade=True)
+    assert spectrum.meta.snr is None  # stored as NaN
+    ours = serialize_example(spectrum, flux, source="x.fits")
+    assert ours == _tf_example(spectrum, flux, "x.fits").SerializeToString(deterministic=True)
+    parsed = tf.io.parse_single_example(
+        ours, {features.SNR: tf.io.FixedLenFeature([1], tf.float32)}
+    )
+    assert np.isnan(parsed[features.SNR].numpy()[0])
+
+
+def test_ingestion_workers_import_neither_tensorflow_nor_tfx():
+    # What a Beam worker imports to unpickle the ingestion transforms.
+    code = (
+        "import sys, components.spectra_ingest.transforms; "
+        "print(sorted({'tensorflow', 'tfx', 'tensorflow_model_analysis'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
