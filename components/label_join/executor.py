@@ -85,11 +85,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 )
             for split in splits:
                 records = pipeline | f"Read[{split}]" >> _read_split(labelled, split)
-                if split == target and joined is not None:
+                if split == target:
+                    # In identifier order: the Trainer's seeded shuffle then sees the same
+                    # sequence whatever order the (multi-process) ingestion wrote, so the
+                    # same labels train the same model.
+                    keyed = records | "KeyById" >> beam.Map(_keyed_by_id)
+                    if joined is not None:
+                        keyed = (keyed, joined) | f"Union[{split}]" >> beam.Flatten()
                     records = (
-                        records,
-                        joined | "Serialized" >> beam.Map(lambda kv: kv[1]),
-                    ) | f"Union[{split}]" >> beam.Flatten()
+                        keyed
+                        | "AllTargetRecords" >> beam.combiners.ToList()
+                        | "InIdOrder" >> beam.FlatMap(_in_id_order)
+                    )
                 _ = records | f"Write[{split}]" >> beam.io.WriteToTFRecord(
                     os.path.join(artifact_utils.get_split_uri([output], split), _TFRECORD_PREFIX),
                     file_name_suffix=".gz",
@@ -125,15 +132,29 @@ def _read_split(artifact: types.Artifact, split: str) -> beam.PTransform:
     )
 
 
+def _spectrum_id(example: tf.train.Example) -> str:
+    ids = example.features.feature[features.SPECTRUM_ID].bytes_list.value
+    return ids[0].decode("utf-8") if ids else ""
+
+
+def _keyed_by_id(serialized: bytes) -> tuple[str, bytes]:
+    return _spectrum_id(tf.train.Example.FromString(serialized)), serialized
+
+
+def _in_id_order(keyed: list[tuple[str, bytes]]) -> list[bytes]:
+    """The records sorted by spectrum id (then bytes, for records without an id)."""
+    return [serialized for _, serialized in sorted(keyed)]
+
+
 def _attach_label(serialized: bytes, labels: dict[str, int]):
     """Yield ``(spectrum_id, serialized example with its label)`` for labelled spectra."""
     example = tf.train.Example.FromString(serialized)
-    ids = example.features.feature[features.SPECTRUM_ID].bytes_list.value
-    if not ids:
+    spectrum_id = _spectrum_id(example)
+    if not spectrum_id:
         return
-    spectrum_id = ids[0].decode("utf-8")
     label = labels.get(spectrum_id)
     if label is None:
         return
     example.features.feature[features.LABEL].int64_list.value[:] = [label]
-    yield spectrum_id, example.SerializeToString()
+    # deterministic: protobuf otherwise writes map entries in an order that varies
+    yield spectrum_id, example.SerializeToString(deterministic=True)

@@ -119,3 +119,34 @@ def test_unknown_class_in_labels_fails_before_writing(artifacts, tmp_path):
     with pytest.raises(ConfigError, match="unknown class 'be-star'"):
         _run(artifacts, labels)
     assert not os.path.exists(os.path.join(artifacts[2].uri, "Split-train"))
+
+
+def test_the_training_split_comes_out_in_id_order_whatever_the_input_order(tmp_path):
+    rng = np.random.default_rng(5)
+    labelled_train = [_example(f"ond-{i:02d}", rng, i % 3) for i in range(12)]
+    pool = [_example(f"lam-{i:03d}", rng) for i in range(60)]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("spectrum_id,label\n" + "".join(f"lam-{i:03d},other\n" for i in (4, 51, 17)))
+    written = []
+    for run, order in enumerate((rng.permutation(60), rng.permutation(60))):
+        root = tmp_path / f"run{run}"
+        labelled = _examples_artifact(
+            root / "labelled",
+            {
+                "train": [labelled_train[i] for i in rng.permutation(12)],
+                "eval": labelled_train[:2],
+                "test": labelled_train[:2],
+            },
+        )
+        pool_artifact = _examples_artifact(root / "pool", {"pool": [pool[i] for i in order]})
+        output = standard_artifacts.Examples()
+        output.uri = str(root / "joined")
+        _run((labelled, pool_artifact, output), labels)
+        files = sorted(tf.io.gfile.glob(os.path.join(output.uri, "Split-train", "*")))
+        written.append([r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")])
+    assert written[0] == written[1]
+    ids = [
+        tf.train.Example.FromString(r).features.feature[features.SPECTRUM_ID].bytes_list.value[0]
+        for r in written[0]
+    ]
+    assert len(ids) == 15 and ids == sorted(ids)
