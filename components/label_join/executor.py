@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Any
@@ -86,16 +87,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             for split in splits:
                 records = pipeline | f"Read[{split}]" >> _read_split(labelled, split)
                 if split == target:
-                    # In identifier order: the Trainer's seeded shuffle then sees the same
-                    # sequence whatever order the (multi-process) ingestion wrote, so the
-                    # same labels train the same model.
+                    # In a fixed order (MD5 of the identifier): the Trainer's seeded shuffle
+                    # then sees the same sequence whatever order the (multi-process)
+                    # ingestion wrote, so the same labels train the same model. A hash, not
+                    # the identifier itself, so that a training set larger than the
+                    # shuffle buffer is not fed in survey or class runs.
                     keyed = records | "KeyById" >> beam.Map(_keyed_by_id)
                     if joined is not None:
                         keyed = (keyed, joined) | f"Union[{split}]" >> beam.Flatten()
                     records = (
                         keyed
                         | "AllTargetRecords" >> beam.combiners.ToList()
-                        | "InIdOrder" >> beam.FlatMap(_in_id_order)
+                        | "InFixedOrder" >> beam.FlatMap(_in_fixed_order)
                     )
                 _ = records | f"Write[{split}]" >> beam.io.WriteToTFRecord(
                     os.path.join(artifact_utils.get_split_uri([output], split), _TFRECORD_PREFIX),
@@ -141,9 +144,14 @@ def _keyed_by_id(serialized: bytes) -> tuple[str, bytes]:
     return _spectrum_id(tf.train.Example.FromString(serialized)), serialized
 
 
-def _in_id_order(keyed: list[tuple[str, bytes]]) -> list[bytes]:
-    """The records sorted by spectrum id (then bytes, for records without an id)."""
-    return [serialized for _, serialized in sorted(keyed)]
+def order_key(spectrum_id: str) -> bytes:
+    """The position of a spectrum in the training split: MD5 of its identifier."""
+    return hashlib.md5(spectrum_id.encode("utf-8")).digest()
+
+
+def _in_fixed_order(keyed: list[tuple[str, bytes]]) -> list[bytes]:
+    """The records in :func:`order_key` order (then by bytes, for records without an id)."""
+    return [serialized for _, serialized in sorted(keyed, key=lambda kv: (order_key(kv[0]), kv[1]))]
 
 
 def _attach_label(serialized: bytes, labels: dict[str, int]):
