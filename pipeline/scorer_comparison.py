@@ -34,7 +34,7 @@ def read_predictions(scores_uri: str, class_names: Sequence[str], positive: Sequ
     # TensorFlow reads the gzipped TFRecords; a round has loaded it already.
     import tensorflow as tf
 
-    from components.pool_scorer.executor import scores_file_pattern
+    from components.pool_scorer.transforms import scores_file_pattern
     from components.uncertainty_sampler.records import parse_score_record, positive_score
 
     indices = [list(class_names).index(name) for name in positive]

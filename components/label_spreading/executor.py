@@ -6,7 +6,7 @@ Steps::
     read labelled examples (flux, label) and pool examples (flux, metadata)
       -> [embedding of both by the CNN's embed_flux signature, space = "embedding"]
       -> knn_graph -> spread_labels            (activespec.label_spreading)
-      -> score records written as PoolScorer writes them (components.pool_scorer.executor)
+      -> score records written as PoolScorer writes them (components.pool_scorer.transforms)
 
 Label spreading is transductive: every node's distribution depends on the whole graph, so
 the executor holds all vectors in one process (a million 140-point vectors are 560 MB;
@@ -37,7 +37,7 @@ from activespec.constants import GRID_POINTS
 from activespec.settings import check_class_names
 from components import score_features
 from components.label_spreading import spec as c
-from components.pool_scorer.executor import (
+from components.pool_scorer.transforms import (
     SCORES_FILE_PREFIX,
     input_schema,
     scores_record_batch,

@@ -39,7 +39,7 @@ from activespec.constants import GRID_POINTS
 from activespec.settings import check_class_names
 from components import score_features as sf
 from components.novelty_scorer import spec as c
-from components.pool_scorer.executor import SCORES_FILE_PREFIX, input_schema, usable_flux
+from components.pool_scorer.transforms import SCORES_FILE_PREFIX, input_schema, usable_flux
 from models import features
 
 __all__ = ["Executor", "MAP_COLUMNS", "NOVEL_COLUMNS", "SPACE_EMBEDDING", "SPACE_FLUX"]

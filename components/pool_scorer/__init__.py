@@ -3,13 +3,13 @@
 from components import lazy_exports
 
 _EXPORTS = {
-    "DEFAULT_BATCH_SIZE": "executor",
+    "DEFAULT_BATCH_SIZE": "transforms",
     "Executor": "executor",
     "PoolScorer": "component",
     "PoolScorerSpec": "spec",
-    "ScorePool": "executor",
-    "score_record_batch": "executor",
-    "scores_file_pattern": "executor",
+    "ScorePool": "transforms",
+    "score_record_batch": "transforms",
+    "scores_file_pattern": "transforms",
 }
 __all__ = list(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

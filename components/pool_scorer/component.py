@@ -10,7 +10,7 @@ from activespec import errors
 from activespec.constants import DEFAULT_MC_PASSES
 from activespec.settings import check_class_names
 from components.artifact_types import PoolScores
-from components.pool_scorer import executor
+from components.pool_scorer import executor, transforms
 from components.pool_scorer.spec import PoolScorerSpec
 
 __all__ = ["PoolScorer"]
@@ -48,7 +48,7 @@ class PoolScorer(base_beam_component.BaseBeamComponent):
         model: types.BaseChannel,
         class_names: Sequence[str],
         split: str = "pool",
-        batch_size: int = executor.DEFAULT_BATCH_SIZE,
+        batch_size: int = transforms.DEFAULT_BATCH_SIZE,
         extra_scores: Sequence[str] = (),
         mc_passes: int = DEFAULT_MC_PASSES,
         seed: int = 0,
@@ -91,7 +91,7 @@ class PoolScorer(base_beam_component.BaseBeamComponent):
             raise errors.ConfigError(f"split must be a non-empty string, got {split!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise errors.ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
-        extra_scores = executor.check_extra_scores(extra_scores)
+        extra_scores = transforms.check_extra_scores(extra_scores)
         if isinstance(mc_passes, bool) or not isinstance(mc_passes, int) or mc_passes < 1:
             raise errors.ConfigError(f"mc_passes must be an integer >= 1, got {mc_passes!r}")
         if isinstance(seed, bool) or not isinstance(seed, int):

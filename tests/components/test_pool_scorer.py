@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -272,3 +274,13 @@ def test_component_interface():
         kwargs = {"class_names": ["other", "emission"], **bad}
         with pytest.raises(errors.ConfigError):
             PoolScorer(examples=examples, model=model, **kwargs)
+
+
+def test_scoring_workers_do_not_import_tfx():
+    # What a Beam worker imports to unpickle the scoring DoFn.
+    code = (
+        "import sys, components.pool_scorer.transforms; "
+        "print(sorted({'tfx', 'tensorflow_model_analysis'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
