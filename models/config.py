@@ -115,7 +115,8 @@ class ModelConfig:
     seed : int
         Seeds the initial weights, the shuffling and dropout: on one machine the same
         training files (same examples in the same order) give the same model and the
-        same number of epochs.
+        same number of epochs. LabelJoin writes the training split in a fixed order, so
+        in a round the same labels give the same training files.
     """
 
     n_points: int = GRID_POINTS

@@ -246,10 +246,10 @@ class BeamSection:
     light_components_in_process: bool = True
     #: On the DirectRunner, the ingestion of fewer input files than this runs
     #: in-process too: 2 worker processes start in about 4 s, more than they save below
-    #: ~8,000 files on 2 cores (SpectraIngest of the demo's pool files, in-process against
-    #: 2 processes: 5,000 files 6.9 against 7.5 s, 10,000 11.8 against 11.2 s, 20,000
-    #: 20.5 against 14.6 s; python -m bench.demo_steps). 0: never.
-    in_process_below: int = 8_000
+    #: ~10,000 files on 2 cores (SpectraIngest in-process against 2 processes: 3,000
+    #: files 4.1 against 6.5 s, 19,706 19.3 against 16.8 s; the straight lines through
+    #: them cross at ~11,000; python -m bench.demo_steps). 0: never.
+    in_process_below: int = 10_000
     #: The same for the PoolScorer, counted in pool files: TensorFlow keeps ~1.5 cores
     #: busy in one process, 2 processes ~1.8 after ~5 s of start-up, so one process wins
     #: below ~50,000 spectra on 2 cores (19,706: 6.3-7.5 s against 11.6 s; 25,000: 8.1
