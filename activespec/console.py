@@ -263,10 +263,11 @@ def stage_lines(nodes: Sequence[str], step_of: Callable[[str], str]) -> Iterator
     Yields
     ------
     dict
-        Filled as nodes finish: node id -> ``{"wall_s", "cpu_s", "cores"}``, where
-        ``cpu_s`` is the CPU time of this process and of the child processes that
-        ended meanwhile (Beam's worker processes end with their pipeline) and
-        ``cores`` = ``cpu_s / wall_s``. Cached nodes are left out.
+        Filled as nodes finish: node id -> ``{"started", "wall_s", "cpu_s", "cores"}``,
+        where ``started`` is the Unix time the node started, ``cpu_s`` the CPU time of
+        this process and of the child processes that ended meanwhile (Beam's worker
+        processes end with their pipeline) and ``cores`` = ``cpu_s / wall_s``. Cached
+        nodes are left out.
 
     Recognises the LocalDagRunner's records (:data:`COMPONENT_RUNNING`,
     :data:`COMPONENT_FINISHED`); prints nothing without an active :func:`route_logs`.
@@ -339,14 +340,15 @@ class _StepTracker:
         self.cpu: dict[str, float] = {}
         self.reused: dict[str, list[str]] = {}
         self.usage: dict[str, dict[str, float]] = {}
-        self.current: tuple[str, str, float, float] | None = None  # node, step, start, CPU
+        # node, step, monotonic start, CPU at start, Unix start
+        self.current: tuple[str, str, float, float, float] | None = None
 
     def running(self, node: str) -> None:
         step = self.step_of(node)
         if node not in self.pending.setdefault(step, set()):
             self.pending[step].add(node)
             self.size[step] = self.size.get(step, 0) + 1
-        self.current = (node, step, time.monotonic(), cpu_seconds())
+        self.current = (node, step, time.monotonic(), cpu_seconds(), time.time())
         if self.console is not None:
             self.console.step_running(step, self.elapsed.get(step, 0.0))
 
@@ -364,6 +366,7 @@ class _StepTracker:
             self.cpu[step] = self.cpu.get(step, 0.0) + cpu
             if node not in self.reused.get(step, ()):
                 self.usage[node] = {
+                    "started": round(self.current[4], 2),
                     "wall_s": round(wall, 2),
                     "cpu_s": round(cpu, 2),
                     "cores": round(cpu / wall, 2) if wall > 0 else None,
@@ -377,7 +380,7 @@ class _StepTracker:
 
     def failed(self) -> None:
         if self.current is not None:
-            _, step, started, _ = self.current
+            _, step, started = self.current[:3]
             if self.console is not None:
                 elapsed = self.elapsed.get(step, 0.0) + time.monotonic() - started
                 self.console.step_failed(step, elapsed)

@@ -63,10 +63,14 @@ def _tree_rss(process) -> tuple[int, int]:
     return total, count
 
 
-def measure_tree(command: list[str], env: dict | None = None, stdout=None) -> dict:
+def measure_tree(
+    command: list[str], env: dict | None = None, stdout=None, *, timeline: bool = False
+) -> dict:
     """Run ``command`` and report the peak memory of its whole process tree.
 
     ``stdout`` (a file object) takes the command's standard output; default: ours.
+    ``timeline`` also returns every sample, ``(Unix time, tree RSS in MiB)``, as
+    ``"timeline"``.
 
     Returns
     -------
@@ -81,15 +85,18 @@ def measure_tree(command: list[str], env: dict | None = None, stdout=None) -> di
     child = subprocess.Popen(command, env=env, stdout=stdout)
     watched = psutil.Process(child.pid)
     peak, max_processes = 0, 0
+    samples = []
     while True:
         finished, status, usage = os.wait4(child.pid, os.WNOHANG)
         if finished:
             break
         total, count = _tree_rss(watched)
         peak, max_processes = max(peak, total), max(max_processes, count)
+        if timeline:
+            samples.append((round(time.time(), 2), round(total / MIB, 1)))
         time.sleep(SAMPLE_INTERVAL_S)
     child.returncode = os.waitstatus_to_exitcode(status)
-    return {
+    result = {
         "peak_tree_rss_mib": round(peak / MIB, 1),
         "max_processes": max_processes,
         # Linux reports ru_maxrss in KiB.
@@ -97,6 +104,9 @@ def measure_tree(command: list[str], env: dict | None = None, stdout=None) -> di
         "seconds": round(time.perf_counter() - started, 1),
         "returncode": child.returncode,
     }
+    if timeline:
+        result["timeline"] = samples
+    return result
 
 
 def _child_main(args: argparse.Namespace) -> int:

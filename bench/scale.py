@@ -114,6 +114,32 @@ def project(sizes, seconds, target: int) -> float | None:
     return float(max(fixed, 0.0) + per_spectrum * target)
 
 
+def stage_peaks(timeline, stages: dict) -> dict[str, float]:
+    """The peak tree RSS sampled while each stage ran.
+
+    Parameters
+    ----------
+    timeline : sequence of (float, float)
+        ``(Unix time, tree RSS in MiB)`` samples (``measure_tree(..., timeline=True)``).
+    stages : dict
+        The round summary's ``stages``: node id -> ``{"started", "wall_s", ...}``.
+
+    Returns
+    -------
+    dict
+        Node id -> peak MiB, for the stages with a start time and at least one sample.
+    """
+    peaks = {}
+    for node, use in stages.items():
+        if use.get("started") is None:
+            continue
+        start, end = use["started"], use["started"] + use["wall_s"]
+        inside = [rss for t, rss in timeline if start <= t <= end]
+        if inside:
+            peaks[node] = max(inside)
+    return peaks
+
+
 def _check_disk(where: Path, n_pool: int) -> None:
     need = n_pool * BYTES_PER_POOL_SPECTRUM
     free = shutil.disk_usage(where).free
@@ -138,7 +164,7 @@ def _run_round(options: BenchOptions, n_labelled: int, n_pool: int, keep: bool) 
     command = [sys.executable, "-m", "activespec", "round", "--workdir", str(workdir)]
     command += ["--config", str(config)]
     with open(workdir / "round-output.txt", "w", encoding="utf-8") as output:
-        measured = measure_tree(command, env=child_environment(), stdout=output)
+        measured = measure_tree(command, env=child_environment(), stdout=output, timeline=True)
     if measured["returncode"] != 0:
         raise RuntimeError(
             f"the round on {n_pool:,} spectra failed (see {workdir}/round-output.txt and logs/)"
@@ -229,10 +255,15 @@ def run(options: BenchOptions, sizes: tuple[int, ...] | None = None, keep: bool 
             "  peak RSS, process tree",
             "MiB",
         )
+        peaks = stage_peaks(measured.get("timeline", ()), result["stages"])
         for node, use in result["stages"].items():
             cores = use.get("cores")
             shown = "" if cores is None else f" ({cores:.2f} cores)"
             report.figure(f"stage_{n_pool}_{node}_s", use["wall_s"], f"  {node}{shown}", "s")
+            if node in peaks:
+                report.figure(
+                    f"stage_{n_pool}_{node}_peak_rss_mib", peaks[node], "    peak RSS", "MiB"
+                )
         candidates, labelling = result["candidates"], result["labelling"]
         report.figure(
             f"candidates_{n_pool}_s", candidates["seconds"], "  catalogue and report", "s"

@@ -186,6 +186,7 @@ def _busy(seconds: float) -> None:
 
 
 def test_each_node_records_its_wall_time_and_cpu_use_without_a_console():
+    before = time.time()
     with stage_lines(["Trainer", "Pusher", "PoolScorer"], _step_of) as usage:
         _run_components([("run", "Trainer")])
         cpu_before = time.process_time()
@@ -201,6 +202,10 @@ def test_each_node_records_its_wall_time_and_cpu_use_without_a_console():
     # (CPU seconds, not cores: other processes may share the machine's cores)
     assert usage["Trainer"]["cpu_s"] == pytest.approx(busy_cpu, abs=0.05)
     assert usage["Pusher"]["cpu_s"] < 0.05  # asleep
+    # when each started, as Unix time (bench.scale places its memory samples by it)
+    trainer, pusher = usage["Trainer"], usage["Pusher"]
+    assert before - 0.01 <= trainer["started"] <= pusher["started"] <= time.time()
+    assert pusher["started"] >= trainer["started"] + trainer["wall_s"] - 0.01
 
 
 def test_a_long_step_shows_the_cores_it_kept_busy(tmp_path, capfd, monkeypatch):
