@@ -5,7 +5,7 @@
   ``labelled/labels.csv``;
 * preprocessed spectra: the same per-file work as the SpectraIngest executor
   (:func:`activespec.io.read_spectrum`, :func:`activespec.preprocessing.preprocess`,
-  :func:`components.spectra_ingest.encoding.make_example`), run in plain processes;
+  :func:`components.spectra_ingest.encoding.serialize_example`), run in plain processes;
 * pools of any size as gzipped TFRecords, made by repeating simulated spectra under new
   identifiers with a little extra noise (no need to simulate 100,000 FITS files);
 * the published CNN exported as the Trainer does (``Format-Serving`` SavedModel).
@@ -168,7 +168,7 @@ class FileEncoder:
         from activespec.errors import ActivespecError
         from activespec.io import read_spectrum
         from activespec.preprocessing import preprocess
-        from components.spectra_ingest.encoding import make_example
+        from components.spectra_ingest.encoding import serialize_example
 
         try:
             with open(path, "rb") as handle:
@@ -180,11 +180,10 @@ class FileEncoder:
             vector = preprocess(spectrum, self._config, degrade=self._degrade)
         except ActivespecError as err:
             return err.code
-        example = make_example(spectrum, vector, source=path)
         return (
             spectrum.meta.spectrum_id,
             np.asarray(vector, np.float32),
-            example.SerializeToString(),
+            serialize_example(spectrum, vector, source=path),
         )
 
 

@@ -11,7 +11,7 @@ Executor (second part)
     and ``in_memory`` (what a single-process run uses).
 Baselines, measured in the same run
     * a bare loop in one process: read the bytes, ``read_spectrum``, ``preprocess``,
-      ``make_example``, write a gzipped TFRecord -- the executor's per-file work without
+      ``serialize_example``, write a gzipped TFRecord -- the executor's per-file work without
       Beam (warm: imports done before the clock starts);
     * the same loop in N processes (``multiprocessing`` pool of spawned workers over
       chunks of 50 files, each chunk written to its own TFRecord shard), the ideal

@@ -8,7 +8,7 @@ from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from activespec.constants import DEFAULT_CLASSES, H_ALPHA_VACUUM
 from activespec.preprocessing import PreprocessConfig, common_grid
-from components.spectra_ingest.encoding import make_example
+from components.spectra_ingest.encoding import serialize_example
 from models import export
 
 
@@ -41,7 +41,7 @@ def _check_response(response: predict_pb2.PredictResponse, n: int) -> np.ndarray
 def test_predict_requests_for_both_signatures(signatures, real_spectra):
     sigs, _ = signatures
     vectors = np.stack([v for _, _, v in real_spectra])
-    examples = [make_example(s, v, source=p).SerializeToString() for p, s, v in real_spectra]
+    examples = [serialize_example(s, v, source=p) for p, s, v in real_spectra]
 
     by_examples = predict_pb2.PredictRequest()
     by_examples.model_spec.name = "activespec"

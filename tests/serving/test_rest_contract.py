@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from activespec.constants import DEFAULT_CLASSES
-from components.spectra_ingest.encoding import make_example
+from components.spectra_ingest.encoding import serialize_example
 from tests.serving import rest
 
 DOCS = pathlib.Path(__file__).parents[2] / "docs" / "serving.md"
@@ -19,7 +19,7 @@ DOCS = pathlib.Path(__file__).parents[2] / "docs" / "serving.md"
 
 def _b64_instances(real_spectra):
     return [
-        {"b64": base64.b64encode(make_example(s, v, source=p).SerializeToString()).decode()}
+        {"b64": base64.b64encode(serialize_example(s, v, source=p)).decode()}
         for p, s, v in real_spectra
     ]
 
