@@ -38,6 +38,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
 
 from activespec.workdir import WorkDir
 
@@ -326,6 +327,14 @@ def _new_log_path(wd: WorkDir) -> pathlib.Path:
     return path
 
 
+class _RunningNode(NamedTuple):
+    node: str
+    step: str
+    started: float  # time.monotonic()
+    cpu_at_start: float  # cpu_seconds()
+    unix_start: float  # time.time(), for the summary
+
+
 class _StepTracker:
     """Components starting and finishing -> step lines on the console."""
 
@@ -340,33 +349,31 @@ class _StepTracker:
         self.cpu: dict[str, float] = {}
         self.reused: dict[str, list[str]] = {}
         self.usage: dict[str, dict[str, float]] = {}
-        # node, step, monotonic start, CPU at start, Unix start
-        self.current: tuple[str, str, float, float, float] | None = None
+        self.current: _RunningNode | None = None
 
     def running(self, node: str) -> None:
         step = self.step_of(node)
         if node not in self.pending.setdefault(step, set()):
             self.pending[step].add(node)
             self.size[step] = self.size.get(step, 0) + 1
-        self.current = (node, step, time.monotonic(), cpu_seconds(), time.time())
+        self.current = _RunningNode(node, step, time.monotonic(), cpu_seconds(), time.time())
         if self.console is not None:
             self.console.step_running(step, self.elapsed.get(step, 0.0))
 
     def cached(self) -> None:
         if self.current is not None:
-            node, step = self.current[:2]
-            self.reused.setdefault(step, []).append(node)
+            self.reused.setdefault(self.current.step, []).append(self.current.node)
 
     def finished(self, node: str, *, skipped: bool = False) -> None:
         step = self.step_of(node)
-        if self.current is not None and self.current[0] == node:
-            wall = time.monotonic() - self.current[2]
-            cpu = cpu_seconds() - self.current[3]
+        if self.current is not None and self.current.node == node:
+            wall = time.monotonic() - self.current.started
+            cpu = cpu_seconds() - self.current.cpu_at_start
             self.elapsed[step] = self.elapsed.get(step, 0.0) + wall
             self.cpu[step] = self.cpu.get(step, 0.0) + cpu
             if node not in self.reused.get(step, ()):
                 self.usage[node] = {
-                    "started": round(self.current[4], 2),
+                    "started": round(self.current.unix_start, 2),
                     "wall_s": round(wall, 2),
                     "cpu_s": round(cpu, 2),
                     "cores": round(cpu / wall, 2) if wall > 0 else None,
@@ -380,9 +387,9 @@ class _StepTracker:
 
     def failed(self) -> None:
         if self.current is not None:
-            _, step, started = self.current[:3]
+            step = self.current.step
             if self.console is not None:
-                elapsed = self.elapsed.get(step, 0.0) + time.monotonic() - started
+                elapsed = self.elapsed.get(step, 0.0) + time.monotonic() - self.current.started
                 self.console.step_failed(step, elapsed)
             self.current = None
 

@@ -13,7 +13,7 @@ import importlib
 
 
 def lazy_exports(package: str, exports: dict[str, str]):
-    """A module ``__getattr__`` that imports each exported name on first use.
+    """``__all__`` and a module ``__getattr__`` that imports each exported name on first use.
 
     Parameters
     ----------
@@ -24,8 +24,9 @@ def lazy_exports(package: str, exports: dict[str, str]):
 
     Returns
     -------
-    callable
-        To be bound to ``__getattr__`` in the package's ``__init__`` (PEP 562).
+    tuple of (list of str, callable)
+        To be bound to ``__all__`` and ``__getattr__`` in the package's ``__init__``
+        (PEP 562).
     """
 
     def __getattr__(name: str):
@@ -33,4 +34,4 @@ def lazy_exports(package: str, exports: dict[str, str]):
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
 
-    return __getattr__
+    return list(exports), __getattr__

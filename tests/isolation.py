@@ -12,7 +12,10 @@ had written VOTables with astropy's C TABLEDATA writer: see
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import multiprocessing
+import subprocess
+import sys
 
 
 def in_fresh_process(function, /, *args, **kwargs):
@@ -25,3 +28,14 @@ def in_fresh_process(function, /, *args, **kwargs):
 
 def discard(line: str) -> None:
     """A campaign's ``log`` that prints nothing (a lambda does not pickle)."""
+
+
+def loaded_by_import(modules, watched) -> set[str]:
+    """Which of the ``watched`` top-level modules importing ``modules`` (names) loads,
+    in a fresh interpreter, as a Beam worker or a light command starts."""
+    code = (
+        f"import json, sys\nfor name in {list(modules)!r}: __import__(name)\n"
+        f"print(json.dumps(sorted(set({sorted(watched)!r}) & set(sys.modules))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))

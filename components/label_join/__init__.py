@@ -2,8 +2,9 @@
 
 from components import lazy_exports
 
-_EXPORTS = {
-    "LabelJoin": "component",
-}
-__all__ = list(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
+        "LabelJoin": "component",
+    },
+)

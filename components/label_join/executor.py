@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Any
@@ -19,6 +18,7 @@ from tfx.utils import io_utils
 from activespec.errors import ConfigError
 from activespec.labels import load_labels
 from components.label_join import spec as c
+from components.spectra_ingest.encoding import id_digest
 from models import features
 
 _TFRECORD_PREFIX = "data_tfrecord"
@@ -144,14 +144,10 @@ def _keyed_by_id(serialized: bytes) -> tuple[str, bytes]:
     return _spectrum_id(tf.train.Example.FromString(serialized)), serialized
 
 
-def order_key(spectrum_id: str) -> bytes:
-    """The position of a spectrum in the training split: MD5 of its identifier."""
-    return hashlib.md5(spectrum_id.encode("utf-8")).digest()
-
-
 def _in_fixed_order(keyed: list[tuple[str, bytes]]) -> list[bytes]:
-    """The records in :func:`order_key` order (then by bytes, for records without an id)."""
-    return [serialized for _, serialized in sorted(keyed, key=lambda kv: (order_key(kv[0]), kv[1]))]
+    """The records in :func:`~components.spectra_ingest.encoding.id_digest` order (then by
+    bytes, for records without an id)."""
+    return [serialized for _, serialized in sorted(keyed, key=lambda kv: (id_digest(kv[0]), kv[1]))]
 
 
 def _attach_label(serialized: bytes, labels: dict[str, int]):

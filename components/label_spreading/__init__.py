@@ -3,10 +3,11 @@ semi-supervised label spreading (the 2016 system), as PoolScorer's scores."""
 
 from components import lazy_exports
 
-_EXPORTS = {
-    "Executor": "executor",
-    "LabelSpreading": "component",
-    "LabelSpreadingSpec": "spec",
-}
-__all__ = list(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
+        "Executor": "executor",
+        "LabelSpreading": "component",
+        "LabelSpreadingSpec": "spec",
+    },
+)

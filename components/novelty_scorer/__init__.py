@@ -3,10 +3,11 @@ spectrum, the most unusual spectra and the 2-D map of the pool."""
 
 from components import lazy_exports
 
-_EXPORTS = {
-    "Executor": "executor",
-    "NoveltyScorer": "component",
-    "NoveltyScorerSpec": "spec",
-}
-__all__ = list(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
+        "Executor": "executor",
+        "NoveltyScorer": "component",
+        "NoveltyScorerSpec": "spec",
+    },
+)

@@ -96,10 +96,14 @@ def split_index(spectrum_id: str, bucket_bounds: Sequence[int]) -> int:
     -------
     int
     """
-    # MD5 rather than hash(): Python's str hash is salted per process.
-    digest = hashlib.md5(spectrum_id.encode("utf-8")).digest()
-    bucket = int.from_bytes(digest[:8], "big") % bucket_bounds[-1]
+    bucket = int.from_bytes(id_digest(spectrum_id)[:8], "big") % bucket_bounds[-1]
     return bisect.bisect_right(bucket_bounds, bucket)
+
+
+def id_digest(spectrum_id: str) -> bytes:
+    """MD5 of a spectrum identifier: a position that is the same on every run and machine
+    (Python's ``hash`` of a str is salted per process), for splits and record order."""
+    return hashlib.md5(spectrum_id.encode("utf-8")).digest()
 
 
 def _or_nan(value: float | None) -> float:

@@ -2,9 +2,10 @@
 
 from components import lazy_exports
 
-_EXPORTS = {
-    "UncertaintySampler": "component",
-    "UncertaintySamplerSpec": "spec",
-}
-__all__ = list(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
+        "UncertaintySampler": "component",
+        "UncertaintySamplerSpec": "spec",
+    },
+)

@@ -9,7 +9,8 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from activespec.errors import ConfigError
 from components.label_join import spec as c
-from components.label_join.executor import Executor, order_key
+from components.label_join.executor import Executor
+from components.spectra_ingest.encoding import id_digest
 from models import features
 
 CLASSES = ["other", "emission", "double-peak"]
@@ -149,4 +150,4 @@ def test_the_training_split_comes_out_in_one_order_whatever_the_input_order(tmp_
         tf.train.Example.FromString(r).features.feature[features.SPECTRUM_ID].bytes_list.value[0]
         for r in written[0]
     ]
-    assert len(ids) == 15 and ids == sorted(ids, key=lambda i: order_key(i.decode()))
+    assert len(ids) == 15 and ids == sorted(ids, key=lambda i: id_digest(i.decode()))

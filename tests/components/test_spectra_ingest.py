@@ -7,8 +7,6 @@ import glob
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import apache_beam as beam
 import numpy as np
@@ -28,6 +26,7 @@ from components.spectra_ingest.encoding import serialize_example, split_index
 from components.spectra_ingest.executor import Executor
 from components.spectra_ingest.params import make_params
 from models import features
+from tests.isolation import loaded_by_import
 
 GOOD_LAMOST = (
     "lamost/spec-55862-B6212_sp06-003.fits",  # DR1 image
@@ -480,9 +479,5 @@ def test_serialized_examples_keep_nan_metadata_and_empty_designation(real_dir):
 
 def test_ingestion_workers_import_neither_tensorflow_nor_tfx():
     # What a Beam worker imports to unpickle the ingestion transforms.
-    code = (
-        "import sys, components.spectra_ingest.transforms; "
-        "print(sorted({'tensorflow', 'tfx', 'tensorflow_model_analysis'} & set(sys.modules)))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = {"tensorflow", "tfx", "tensorflow_model_analysis"}
+    assert loaded_by_import(["components.spectra_ingest.transforms"], heavy) == set()
