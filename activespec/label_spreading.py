@@ -34,7 +34,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from activespec import constants, errors
+from activespec import constants, errors, neighbours
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -65,14 +65,9 @@ SPACE_FLUX, SPACE_EMBEDDING = SPACES
 #: Label of a node without a label (as in scikit-learn).
 UNLABELLED = -1
 #: ``auto`` searches exactly up to :data:`EXACT_SEARCH_MAX_NODES` nodes, HNSW above.
-GRAPH_METHODS = ("auto", "exact", "hnsw")
+GRAPH_METHODS = ("auto", *neighbours.SEARCH_METHODS)
 #: Up to here an exact search costs seconds and gives the same graph on every run.
 EXACT_SEARCH_MAX_NODES = 10_000
-#: HNSW links per node and candidate-list sizes: recall@5 was 1.000 on 100,000 simulated
-#: 140-point vectors with these (BENCHMARKS.md, "Label spreading").
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 40
-HNSW_EF_SEARCH = 32
 
 
 class LabelSpreadingInputError(errors.ActivespecError, ValueError):
@@ -127,30 +122,6 @@ def _check_vectors(vectors) -> np.ndarray:
     return x
 
 
-def _faiss():
-    # Imported on use: the rest of activespec never needs it.
-    import faiss
-
-    return faiss
-
-
-def _nearest(x: np.ndarray, n_neighbors: int, method: str) -> np.ndarray:
-    """Indices of the ``n_neighbors`` nearest vectors of every vector (itself included)."""
-    faiss = _faiss()
-    dim = x.shape[1]
-    if method == "exact":
-        index = faiss.IndexFlatL2(dim)
-        index.add(x)
-        _, neighbours = index.search(x, n_neighbors)
-        return neighbours
-    index = faiss.IndexHNSWFlat(dim, HNSW_M)
-    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    index.add(x)
-    index.hnsw.efSearch = max(HNSW_EF_SEARCH, n_neighbors)
-    _, neighbours = index.search(x, n_neighbors)
-    return neighbours
-
-
 def knn_graph(vectors, k: int = DEFAULT_K, *, method: str = "auto") -> sp.csr_matrix:
     """Symmetrised k-nearest-neighbour graph of a set of vectors.
 
@@ -182,10 +153,9 @@ def knn_graph(vectors, k: int = DEFAULT_K, *, method: str = "auto") -> sp.csr_ma
 
     Notes
     -----
-    Identical vectors are at distance 0, so a node's own index need not come first in
-    the search results: the node itself is dropped wherever it appears, and the
-    ``k + 1``-th result when it does not appear at all. HNSW can return fewer than
-    ``k + 1`` results on a badly connected graph (marked -1 by faiss); those are dropped.
+    The neighbours are :func:`activespec.neighbours.nearest_others`: a node is never its
+    own neighbour, even among identical vectors. HNSW can find fewer than ``k`` on a
+    badly connected graph; the edges it did not find are missing.
     """
     x = _check_vectors(vectors)
     n = x.shape[0]
@@ -195,17 +165,10 @@ def knn_graph(vectors, k: int = DEFAULT_K, *, method: str = "auto") -> sp.csr_ma
         raise LabelSpreadingInputError(f"method must be one of {GRAPH_METHODS}, got {method!r}")
     if method == "auto":
         method = "exact" if n <= EXACT_SEARCH_MAX_NODES else "hnsw"
-    k = int(k)
-    neighbours = _nearest(x, k + 1, method)
-
-    rows = np.arange(n)[:, np.newaxis]
-    is_self = neighbours == rows
-    # Keep k results per row: drop the node itself, or the last result when it is absent.
-    keep = ~is_self
-    keep[~is_self.any(axis=1), k] = False
-    keep &= neighbours >= 0
-    row_index = np.broadcast_to(rows, neighbours.shape)[keep]
-    col_index = neighbours[keep]
+    found, _ = neighbours.nearest_others(x, int(k), method)
+    keep = found >= 0
+    row_index = np.broadcast_to(np.arange(n)[:, np.newaxis], found.shape)[keep]
+    col_index = found[keep]
     directed = sp.csr_matrix(
         (np.ones(len(row_index), np.float64), (row_index, col_index)), shape=(n, n)
     )

@@ -7,8 +7,8 @@ the two measures without TFX:
 * :func:`novelty_scores`: the distance of every vector to its ``k``-th nearest other
   vector (Euclidean, in the network's embedding or in the 140-point flux): large where
   the pool is sparse, i.e. for kinds of spectra that are rare in the pool. Nearest
-  neighbours by faiss (exact search up to :data:`EXACT_SEARCH_MAX_NODES` vectors, HNSW
-  above), as the label-spreading graph (:mod:`activespec.label_spreading`).
+  neighbours by faiss (:mod:`activespec.neighbours`: exact search up to
+  :data:`EXACT_SEARCH_MAX_NODES` vectors, HNSW above).
 * :func:`project_2d`: a 2-D map of a set of vectors by openTSNE (FFT-accelerated
   t-SNE), after a PCA to at most :data:`MAP_PCA_DIMS` dimensions.
 
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from activespec import errors
+from activespec import errors, neighbours
 
 __all__ = [
     "DEFAULT_CONFIDENT_OTHER",
@@ -40,9 +40,11 @@ __all__ = [
     "DEFAULT_NOVELTY_SPACE",
     "DEFAULT_NOVEL_LIST_SIZE",
     "MAP_METHODS",
+    "MAP_NEIGHBOUR_SEARCHES",
     "NOVELTY_SPACES",
     "NoveltyInputError",
     "Projection",
+    "map_affinities",
     "map_selection",
     "novel_order",
     "novelty_scores",
@@ -59,6 +61,8 @@ DEFAULT_NOVEL_LIST_SIZE = 50
 #: A spectrum predicted negative with at least this probability is a confident negative
 #: ("confident other"), left out of the novelty list.
 DEFAULT_CONFIDENT_OTHER = 0.9
+#: ``auto``: exact up to :data:`EXACT_SEARCH_MAX_NODES` vectors, HNSW above.
+SEARCH_METHODS = ("auto", *neighbours.SEARCH_METHODS)
 #: ``tsne``: openTSNE; ``none``: no map (novelty only).
 MAP_METHODS = ("tsne", "none")
 #: Where the novelty is measured: the 140-point flux, or the network's embedding. The
@@ -68,13 +72,19 @@ MAP_METHODS = ("tsne", "none")
 #: not separate its classes); the map is drawn in the embedding when there is one.
 NOVELTY_SPACES = ("flux", "embedding")
 DEFAULT_NOVELTY_SPACE = "flux"
-#: Up to here an exact search; above, faiss HNSW (the parameters of the label-spreading
-#: graph, recall@5 of 1.000 on 100,000 simulated vectors).
+#: Up to here an exact search; above, faiss HNSW (:mod:`activespec.neighbours`: recall@5
+#: of 1.000 on 100,000 simulated vectors).
 EXACT_SEARCH_MAX_NODES = 20_000
 #: The vectors are reduced to at most this many principal components, before the
 #: neighbour search (memory: 4 M spectra x 64 float32 = 1 GB) and before t-SNE.
 PCA_DIMS = 64
 MAP_PCA_DIMS = 50
+#: How the map finds each vector's neighbours for t-SNE's affinities. ``faiss``: exactly
+#: (:mod:`activespec.neighbours`); ``opentsne``: openTSNE's own search, kept as the
+#: reference (exact by scikit-learn below 1,000 vectors, where both give the same map;
+#: approximate by Annoy above). On the demo's 19,706-spectrum map faiss took a quarter of
+#: Annoy's time, and Annoy found 99.7 % of the exact 90 neighbours.
+MAP_NEIGHBOUR_SEARCHES = ("faiss", "opentsne")
 #: Side of a cell of openTSNE's FFT gradient grid, in map units (``ints_in_interval``;
 #: its default is 1). The grid grows with the map's extent, and on real embeddings the
 #: last 500 iterations dominated: on the demo's 19,706-spectrum pool (round-2 CNN embedding)
@@ -148,33 +158,18 @@ def novelty_scores(vectors, k: int = DEFAULT_K, *, method: str = "auto") -> np.n
     n = len(x)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
         raise NoveltyInputError(f"k must be an integer in [1, {n - 1}], got {k!r} for {n} vectors")
-    if method not in ("auto", "exact", "hnsw"):
-        raise NoveltyInputError(f"method must be auto, exact or hnsw, got {method!r}")
+    if method not in SEARCH_METHODS:
+        raise NoveltyInputError(f"method must be one of {SEARCH_METHODS}, got {method!r}")
     if method == "auto":
         method = "exact" if n <= EXACT_SEARCH_MAX_NODES else "hnsw"
-    # faiss: imported on use, as by the label-spreading graph.
-    import faiss
-
-    from activespec import label_spreading as ls
-
-    if method == "exact":
-        index = faiss.IndexFlatL2(x.shape[1])
-    else:
-        index = faiss.IndexHNSWFlat(x.shape[1], ls.HNSW_M)
-        index.hnsw.efConstruction = ls.HNSW_EF_CONSTRUCTION
-    index.add(x)
-    if method == "hnsw":
-        index.hnsw.efSearch = max(ls.HNSW_EF_SEARCH, 2 * (k + 1))
-    # The vector itself is among its k + 1 nearest (at distance 0), so column k is the
-    # k-th other one; with duplicates, a zero there is the right answer too.
-    distances, found = index.search(x, k + 1)
-    squared = distances[:, k]
-    # HNSW may return fewer results (-1) on a badly connected graph: use the last found.
-    missing = found[:, k] < 0
+    found, distances = neighbours.nearest_others(x, int(k), method)
+    kth = distances[:, k - 1]
+    # HNSW may find fewer than k others on a badly connected graph: use the last found.
+    missing = found[:, k - 1] < 0
     if missing.any():
         last = np.where(found >= 0, distances, -np.inf).max(axis=1)
-        squared = np.where(missing, last, squared)
-    return np.sqrt(np.maximum(squared, 0.0)).astype(np.float32)
+        kth = np.where(missing, last, kth)
+    return kth.astype(np.float32)
 
 
 def _hash_key(seed: int, spectrum_id: str) -> int:
@@ -205,6 +200,32 @@ class Projection:
         self.seconds = seconds
 
 
+def map_affinities(
+    reduced: np.ndarray, neighbour_search: str = "faiss", *, n_jobs: int = 2, seed: int = 0
+):
+    """t-SNE's affinities (openTSNE ``PerplexityBasedNN``: perplexity 30, or a third of
+    the other vectors when fewer) of the PCA-reduced vectors of a map, their neighbours
+    found by ``neighbour_search`` (:data:`MAP_NEIGHBOUR_SEARCHES`)."""
+    from openTSNE import affinity, nearest_neighbors
+
+    perplexity = float(min(30.0, max(1.0, (len(reduced) - 1) / 3.0)))
+    if neighbour_search == "opentsne":
+        return affinity.PerplexityBasedNN(
+            np.asarray(reduced, np.float64),
+            perplexity=perplexity,
+            method="auto",
+            n_jobs=n_jobs,
+            random_state=seed,
+        )
+    # As many neighbours as openTSNE's own search finds for this perplexity.
+    k = min(len(reduced) - 1, int(3 * perplexity))
+    found, distances = neighbours.nearest_others(
+        np.ascontiguousarray(reduced, np.float32), k, "exact"
+    )
+    knn_index = nearest_neighbors.PrecomputedNeighbors(found, distances.astype(np.float64))
+    return affinity.PerplexityBasedNN(perplexity=perplexity, knn_index=knn_index, n_jobs=n_jobs)
+
+
 def project_2d(
     vectors,
     *,
@@ -212,39 +233,46 @@ def project_2d(
     seed: int = 0,
     n_jobs: int = 2,
     grid_cell: float = MAP_GRID_CELL,
+    neighbour_search: str = MAP_NEIGHBOUR_SEARCHES[0],
 ) -> Projection:
     """A 2-D map of ``vectors`` (after a PCA to at most :data:`MAP_PCA_DIMS` dimensions).
 
-    ``tsne``: openTSNE (perplexity 30, FFT gradients on a grid of cells of side
-    ``grid_cell`` map units, :data:`MAP_GRID_CELL` by default; PCA initialisation,
-    ``seed`` fixes the result on one machine). Fewer than 4 vectors are laid out on a
-    line.
+    ``tsne``: openTSNE (perplexity 30 on each vector's 90 nearest neighbours, FFT
+    gradients on a grid of cells of side ``grid_cell`` map units, :data:`MAP_GRID_CELL`
+    by default; PCA initialisation, ``seed`` fixes the result on one machine). Fewer
+    than 4 vectors are laid out on a line.
+
+    ``neighbour_search``: ``faiss``, an exact search (:mod:`activespec.neighbours`), or
+    ``opentsne``, openTSNE's own (the reference; see :data:`MAP_NEIGHBOUR_SEARCHES`).
 
     Raises
     ------
     NoveltyInputError
-        On a bad matrix or method.
+        On a bad matrix, method or neighbour search.
     """
     if method not in MAP_METHODS or method == "none":
         raise NoveltyInputError(f"method must be one of {MAP_METHODS[:-1]}, got {method!r}")
+    if neighbour_search not in MAP_NEIGHBOUR_SEARCHES:
+        raise NoveltyInputError(
+            f"neighbour_search must be one of {MAP_NEIGHBOUR_SEARCHES}, got {neighbour_search!r}"
+        )
     x = _matrix(vectors)
     started = time.perf_counter()
     if len(x) < 4:
         coordinates = np.stack([np.arange(len(x), dtype=np.float32)] * 2, axis=1)
         return Projection(coordinates, method, time.perf_counter() - started)
     mean, axes = pca_basis(x, MAP_PCA_DIMS)
-    reduced = (x - mean) @ axes.T
+    reduced = np.ascontiguousarray((x - mean) @ axes.T, dtype=np.float32)
     # openTSNE: only when a map is drawn.
     from openTSNE import TSNE
 
-    perplexity = float(min(30.0, max(1.0, (len(x) - 1) / 3.0)))
+    affinities = map_affinities(reduced, neighbour_search, n_jobs=n_jobs, seed=seed)
     embedding = TSNE(
-        perplexity=perplexity,
         n_jobs=n_jobs,
         random_state=seed,
         initialization="pca",
         ints_in_interval=grid_cell,
-    ).fit(np.ascontiguousarray(reduced, dtype=np.float64))
+    ).fit(reduced.astype(np.float64), affinities=affinities)
     coordinates = np.asarray(embedding, dtype=np.float32)
     return Projection(coordinates, method, time.perf_counter() - started)
 

@@ -120,7 +120,31 @@ def test_project_2d_separates_clusters():
     assert np.allclose(nv.project_2d(x, seed=1).coordinates, xy)
 
 
+@pytest.mark.parametrize("n", [4, 7, 40])
+def test_project_2d_lays_out_small_sets(n):
+    """Few vectors: the perplexity shrinks to fit the neighbours there are."""
+    pytest.importorskip("openTSNE")
+    x = np.random.default_rng(n).normal(size=(n, 8))
+    xy = nv.project_2d(x, seed=0).coordinates
+    assert xy.shape == (n, 2) and np.isfinite(xy).all()
+    assert len(np.unique(xy.round(6), axis=0)) == n
+
+
 def test_novel_order_skips_ineligible_and_nan():
     novelty = np.array([5.0, np.nan, 9.0, 7.0, 7.0])
     eligible = np.array([True, True, False, True, True])
     assert nv.novel_order(novelty, eligible, ["a", "b", "c", "e", "d"], 3).tolist() == [4, 3, 0]
+
+
+def test_map_affinities_from_faiss_are_opentsnes_own_where_both_search_exactly():
+    """Below 1,000 vectors openTSNE searches exactly (scikit-learn): the same neighbours
+    give the same affinities, to float32 rounding of the distances."""
+    pytest.importorskip("openTSNE")
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.normal(size=(300, 20)), rng.normal(size=(300, 20)) + 4.0])
+    ours = nv.map_affinities(x, "faiss").P.toarray()
+    reference = nv.map_affinities(x, "opentsne").P.toarray()
+    assert ((ours > 0) == (reference > 0)).mean() > 0.999
+    np.testing.assert_allclose(ours, reference, atol=1e-4 * reference.max())
+    with pytest.raises(nv.NoveltyInputError, match="neighbour_search"):
+        nv.project_2d(x, neighbour_search="annoy")
