@@ -37,6 +37,7 @@ from components.novelty_scorer import NoveltyScorer
 from components.pool_scorer.component import PoolScorer
 from components.score_features import EMBEDDING, EXTRA_SCORES
 from components.spectra_ingest.component import SpectraIngest
+from components.statistics_gen.component import StatisticsGen
 from components.uncertainty_sampler.component import UncertaintySampler
 from components.uncertainty_sampler.strategies import extra_scores_for
 from components.validation_gate import ValidationGate
@@ -145,7 +146,7 @@ def create_pipeline(
         ("Labelled", training_examples, labelled_schema),
         ("Pool", pool_ingest.outputs["examples"], pool_schema),
     ):
-        stats = tfx.components.StatisticsGen(examples=examples).with_id(f"{name}StatisticsGen")
+        stats = StatisticsGen(examples=examples).with_id(f"{name}StatisticsGen")
         validator = tfx.components.ExampleValidator(
             statistics=stats.outputs["statistics"], schema=schema.outputs["schema"]
         ).with_id(f"{name}ExampleValidator")
