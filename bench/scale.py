@@ -218,16 +218,34 @@ def load_labelling_batch(workdir: Path, timeout_s: float = 300.0) -> dict:
         seconds = time.perf_counter() - started
         peak_kib = _peak_rss_kib(server.pid)
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=timeout_s)
-        finally:
-            server.stdout.close()
+        stop_s = _stop(server, STOP_TIMEOUT_S)
     return {
         "seconds": round(seconds, 1),
         "rows": len(rows),
         "peak_rss_mib": round(peak_kib / 1024, 1),
+        "stop_s": stop_s,
     }
+
+
+#: Seconds a stopped labelling server gets to exit before it is killed.
+STOP_TIMEOUT_S = 30.0
+
+
+def _stop(server: subprocess.Popen, timeout_s: float) -> float | None:
+    """Stop the server as a user does (Ctrl-C); seconds it took, or None when it had to
+    be killed (once, under load, a server outlived 300 s: the round's figures are kept)."""
+    started = time.perf_counter()
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=timeout_s)
+        return round(time.perf_counter() - started, 2)
+    except subprocess.TimeoutExpired:
+        print(f"  labelling server still running {timeout_s:.0f} s after Ctrl-C: killed")
+        server.kill()
+        server.wait()
+        return None
+    finally:
+        server.stdout.close()
 
 
 def _peak_rss_kib(pid: int) -> int:

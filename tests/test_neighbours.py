@@ -39,7 +39,7 @@ def test_hnsw_finds_nearly_all_exact_neighbours():
     x = _clusters(4_000, seed=2)
     exact, _ = nearest_others(x, 10, "exact")
     approximate, distances = nearest_others(x, 10, "hnsw")
-    found = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact)])
+    found = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact, strict=True)])
     assert found >= 0.99
     assert np.isfinite(distances[approximate >= 0]).all()
 

@@ -124,3 +124,4 @@ def test_the_labelling_page_is_timed_until_its_batch_and_a_spectrum_are_served(r
     assert measured["rows"] == len(real_round.rows) == 6
     assert 0 < measured["seconds"] < 60
     assert 20 < measured["peak_rss_mib"] < 2_000  # a Python process, not the pool
+    assert measured["stop_s"] is not None  # stopped by the interrupt, not killed
