@@ -82,8 +82,9 @@ MAP_PCA_DIMS = 50
 #: How the map finds each vector's neighbours for t-SNE's affinities. ``faiss``: exactly
 #: (:mod:`activespec.neighbours`); ``opentsne``: openTSNE's own search, kept as the
 #: reference (exact by scikit-learn below 1,000 vectors, where both give the same map;
-#: approximate by Annoy above). On the demo's 19,706-spectrum map faiss took a quarter of
-#: Annoy's time, and Annoy found 99.7 % of the exact 90 neighbours.
+#: approximate by Annoy above). The demo's 19,706-spectrum map: 19.0 s with faiss against
+#: 22.4 s, the same 42.4 % of 10-NN kept (``python -m bench.demo_steps``); Annoy had found
+#: 99.7 % of the exact 90 neighbours.
 MAP_NEIGHBOUR_SEARCHES = ("faiss", "opentsne")
 #: Side of a cell of openTSNE's FFT gradient grid, in map units (``ints_in_interval``;
 #: its default is 1). The grid grows with the map's extent, and on real embeddings the

@@ -17,6 +17,10 @@ First epoch
 Ingestion
     The SpectraIngest executor on the demo's labelled files and on its pool files,
     in-process against the multi-processing DirectRunner with 2 workers.
+Statistics
+    The latest round's training-set statistics (LabelJoin's splits) and the pool's, by
+    TFX's StatisticsGen executor (a Beam pipeline) against the project's, which computes
+    them in memory (:mod:`components.statistics_gen.executor`).
 Scoring
     The PoolScorer executor on the demo's pool examples with its latest model, in-process
     against 2 worker processes.
@@ -223,6 +227,47 @@ def measure_ingestion(report: Report, demo: Path, scratch: Path) -> None:
         )  # fmt: skip
 
 
+def measure_statistics(report: Report, demo: Path, scratch: Path) -> None:
+    """The latest round's training-set statistics (LabelJoin's three splits) and the pool's,
+    by TFX's StatisticsGen executor (a Beam pipeline) and by the project's (in memory)."""
+    from tfx.components.statistics_gen import executor as tfx_executor
+    from tfx.types import artifact_utils, standard_artifacts
+
+    from activespec.workdir import WorkDir
+    from components.statistics_gen import executor as project_executor
+
+    root = WorkDir(demo).pipeline_root
+    for name, node, splits in (
+        ("labelled", "LabelJoin", ["train", "eval", "test"]),
+        ("pool", "PoolIngest", ["pool"]),
+    ):
+        examples = standard_artifacts.Examples()
+        examples.uri = _latest(root, node, "examples")
+        examples.split_names = artifact_utils.encode_split_names(splits)
+        seconds = {}
+        for label, executor in (("beam", tfx_executor), ("in_memory", project_executor)):
+            out = scratch / f"statistics-{name}-{label}"
+            shutil.rmtree(out, ignore_errors=True)
+            statistics = standard_artifacts.ExampleStatistics()
+            statistics.uri = str(out)
+            with Stopwatch() as clock:
+                executor.Executor().Do({"examples": [examples]}, {"statistics": [statistics]}, {})
+            shutil.rmtree(out, ignore_errors=True)
+            seconds[label] = clock.seconds
+            report.figure(
+                f"statistics_{name}_{label}_s",
+                round(clock.seconds, 2),
+                f"statistics of the {name} examples, {label}",
+                "s",
+            )
+        report.ratio(
+            f"statistics_{name}_speed_up",
+            seconds["beam"],
+            seconds["in_memory"],
+            f"statistics {name}: Beam / in memory",
+        )
+
+
 def measure_scoring(report: Report, demo: Path, scratch: Path) -> None:
     from tfx.types import standard_artifacts
 
@@ -264,6 +309,7 @@ def run(options: BenchOptions, demo: Path | None = None) -> dict:
     measure_map(report, latest_embedding(WorkDir(demo).pipeline_root))
     measure_first_epoch(report)
     measure_ingestion(report, demo, scratch)
+    measure_statistics(report, demo, scratch)
     measure_scoring(report, demo, scratch)
     return report.save()
 
