@@ -43,6 +43,7 @@ __all__ = [
     "MAP_NEIGHBOUR_SEARCHES",
     "NOVELTY_SPACES",
     "NoveltyInputError",
+    "SEARCH_METHODS",
     "Projection",
     "map_affinities",
     "map_selection",
@@ -201,12 +202,26 @@ class Projection:
         self.seconds = seconds
 
 
+def _check_neighbour_search(neighbour_search: str) -> None:
+    if neighbour_search not in MAP_NEIGHBOUR_SEARCHES:
+        raise NoveltyInputError(
+            f"neighbour_search must be one of {MAP_NEIGHBOUR_SEARCHES}, got {neighbour_search!r}"
+        )
+
+
 def map_affinities(
     reduced: np.ndarray, neighbour_search: str = "faiss", *, n_jobs: int = 2, seed: int = 0
 ):
     """t-SNE's affinities (openTSNE ``PerplexityBasedNN``: perplexity 30, or a third of
     the other vectors when fewer) of the PCA-reduced vectors of a map, their neighbours
-    found by ``neighbour_search`` (:data:`MAP_NEIGHBOUR_SEARCHES`)."""
+    found by ``neighbour_search`` (:data:`MAP_NEIGHBOUR_SEARCHES`).
+
+    Raises
+    ------
+    NoveltyInputError
+        On an unknown neighbour search.
+    """
+    _check_neighbour_search(neighbour_search)
     from openTSNE import affinity, nearest_neighbors
 
     perplexity = float(min(30.0, max(1.0, (len(reduced) - 1) / 3.0)))
@@ -253,10 +268,7 @@ def project_2d(
     """
     if method not in MAP_METHODS or method == "none":
         raise NoveltyInputError(f"method must be one of {MAP_METHODS[:-1]}, got {method!r}")
-    if neighbour_search not in MAP_NEIGHBOUR_SEARCHES:
-        raise NoveltyInputError(
-            f"neighbour_search must be one of {MAP_NEIGHBOUR_SEARCHES}, got {neighbour_search!r}"
-        )
+    _check_neighbour_search(neighbour_search)  # before the PCA, not after it
     x = _matrix(vectors)
     started = time.perf_counter()
     if len(x) < 4:
