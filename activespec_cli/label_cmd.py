@@ -23,6 +23,7 @@ import json
 import os
 import pathlib
 import secrets
+import signal
 import sys
 
 from activespec.labels import open_workdir_store
@@ -169,6 +170,10 @@ def run_serve(args: argparse.Namespace) -> int:
         print("Listening beyond this machine: a random access token was generated.")
     print(f"Open {server.url}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
+    # A service manager (systemd, Docker, Kubernetes) stops a server with SIGTERM, and a
+    # server started in the background of a script ignores Ctrl-C's SIGINT: both stop it
+    # the same way, the label store closed.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -176,6 +181,10 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def preprocess_config_from_toml(path: str | os.PathLike):

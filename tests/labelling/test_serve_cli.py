@@ -1,4 +1,5 @@
-"""``activespec label serve`` in its own process: a posted label survives ``kill -9``."""
+"""``activespec label serve`` in its own process: a posted label survives ``kill -9``, and
+the server stops cleanly on Ctrl-C and on SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import signal
 import subprocess
 import sys
 import urllib.parse
+
+import pytest
 
 from activespec.constants import DEFAULT_CLASSES
 from activespec.labels import LabelStore
@@ -84,6 +87,50 @@ def test_served_label_survives_killing_the_server(real_round):
         assert label.to_dict() == reply["saved"]
 
 
+def _default_sigint():
+    # As in a terminal: the test itself may run where SIGINT is ignored (below).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _ignore_sigint():
+    # What a shell without job control does to a command it starts in the background.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("stop", "preexec"),
+    [
+        (signal.SIGINT, _default_sigint),
+        (signal.SIGTERM, _default_sigint),
+        (signal.SIGTERM, _ignore_sigint),
+    ],
+    ids=["ctrl-c", "sigterm", "sigterm-sigint-ignored"],
+)
+def test_the_server_stops_cleanly_on_ctrl_c_and_on_sigterm(real_round, stop, preexec):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "activespec", "label", "serve"]
+        + ["--workdir", str(real_round.workdir), "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=preexec,
+    )
+    try:
+        for line in process.stdout:
+            if line.startswith("Open "):
+                break
+        assert request(_Url(line.split()[1]), "/api/batch", token=None)[0] == 200
+        process.send_signal(stop)
+        assert process.wait(timeout=30) == 0
+        assert "Stopped." in process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        process.stdout.close()
+
+
 def test_serving_beyond_loopback_makes_up_a_token(real_round):
     process = subprocess.Popen(
         [sys.executable, "-m", "activespec", "label", "serve"]
@@ -116,12 +163,12 @@ def test_serving_beyond_loopback_makes_up_a_token(real_round):
 
 def test_the_labelling_page_is_timed_until_its_batch_and_a_spectrum_are_served(real_round):
     """The scale benchmark's measure of the page (bench.scale), on a real round: its six
-    rows and the first spectrum are served, the server stops on the interrupt and reports
-    its peak memory."""
+    rows and the first spectrum are served, the server stops on SIGTERM and reports its
+    peak memory."""
     from bench.scale import load_labelling_batch
 
     measured = load_labelling_batch(real_round.workdir, timeout_s=60)
     assert measured["rows"] == len(real_round.rows) == 6
     assert 0 < measured["seconds"] < 60
     assert 20 < measured["peak_rss_mib"] < 2_000  # a Python process, not the pool
-    assert measured["stop_s"] is not None  # stopped by the interrupt, not killed
+    assert measured["stop_s"] is not None  # stopped by SIGTERM, not killed
