@@ -27,6 +27,7 @@ from tensorflow_data_validation.statistics import stats_impl
 from tfx import types
 from tfx.components.statistics_gen import executor as tfx_executor
 from tfx.components.util import examples_utils, tfxio_utils
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, json_utils, stats_utils
 from tfx_bsl.tfxio import dataset_options
@@ -55,11 +56,12 @@ def _split_names(examples: types.Artifact, exec_properties: dict[str, Any]) -> l
 
 
 def _stored_bytes(examples: types.Artifact, splits: list[str]) -> int:
+    """Bytes of the splits' files, on any filesystem TFX reads (``gs://`` too)."""
     total = 0
     for split in splits:
         split_dir = artifact_utils.get_split_uri([examples], split)
-        for name in os.listdir(split_dir) if os.path.isdir(split_dir) else ():
-            total += os.path.getsize(os.path.join(split_dir, name))
+        for name in fileio.listdir(split_dir) if fileio.isdir(split_dir) else ():
+            total += fileio.stat(os.path.join(split_dir, name)).length
     return total
 
 
