@@ -65,7 +65,7 @@ SPACE_FLUX, SPACE_EMBEDDING = SPACES
 #: Label of a node without a label (as in scikit-learn).
 UNLABELLED = -1
 #: ``auto`` searches exactly up to :data:`EXACT_SEARCH_MAX_NODES` nodes, HNSW above.
-GRAPH_METHODS = ("auto", *neighbours.SEARCH_METHODS)
+GRAPH_METHODS = neighbours.METHODS
 #: Up to here an exact search costs seconds and gives the same graph on every run.
 EXACT_SEARCH_MAX_NODES = 10_000
 
@@ -163,8 +163,7 @@ def knn_graph(vectors, k: int = DEFAULT_K, *, method: str = "auto") -> sp.csr_ma
         raise LabelSpreadingInputError(f"k must be an integer in [1, {n - 1}], got {k!r}")
     if method not in GRAPH_METHODS:
         raise LabelSpreadingInputError(f"method must be one of {GRAPH_METHODS}, got {method!r}")
-    if method == "auto":
-        method = "exact" if n <= EXACT_SEARCH_MAX_NODES else "hnsw"
+    method = neighbours.choose_method(method, n, EXACT_SEARCH_MAX_NODES)
     found, _ = neighbours.nearest_others(x, int(k), method)
     keep = found >= 0
     row_index = np.broadcast_to(np.arange(n)[:, np.newaxis], found.shape)[keep]

@@ -23,18 +23,31 @@ __all__ = [
     "HNSW_EF_CONSTRUCTION",
     "HNSW_EF_SEARCH",
     "HNSW_M",
+    "METHODS",
     "SEARCH_METHODS",
+    "choose_method",
     "nearest_others",
 ]
 
-#: ``exact``: brute force; ``hnsw``: approximate (each caller resolves its own ``auto``).
+#: ``exact``: brute force; ``hnsw``: approximate.
 SEARCH_METHODS = ("exact", "hnsw")
+#: What the callers accept: ``auto`` is resolved by :func:`choose_method` with the
+#: caller's own size limit.
+METHODS = ("auto", *SEARCH_METHODS)
 #: HNSW links per node and candidate-list sizes: recall@5 was 1.000 on 100,000 simulated
 #: 140-point vectors with these (BENCHMARKS.md, "Label spreading"). The search list is at
 #: least twice the results asked for.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 32
+
+
+def choose_method(method: str, n: int, exact_up_to: int) -> str:
+    """``method``, with ``auto`` resolved: the exact search up to ``exact_up_to`` vectors
+    (seconds, and the same result on every run), HNSW above."""
+    if method != "auto":
+        return method
+    return "exact" if n <= exact_up_to else "hnsw"
 
 
 def nearest_others(x: np.ndarray, k: int, method: str) -> tuple[np.ndarray, np.ndarray]:

@@ -63,7 +63,7 @@ DEFAULT_NOVEL_LIST_SIZE = 50
 #: ("confident other"), left out of the novelty list.
 DEFAULT_CONFIDENT_OTHER = 0.9
 #: ``auto``: exact up to :data:`EXACT_SEARCH_MAX_NODES` vectors, HNSW above.
-SEARCH_METHODS = ("auto", *neighbours.SEARCH_METHODS)
+SEARCH_METHODS = neighbours.METHODS
 #: ``tsne``: openTSNE; ``none``: no map (novelty only).
 MAP_METHODS = ("tsne", "none")
 #: Where the novelty is measured: the 140-point flux, or the network's embedding. The
@@ -84,8 +84,7 @@ MAP_PCA_DIMS = 50
 #: (:mod:`activespec.neighbours`); ``opentsne``: openTSNE's own search, kept as the
 #: reference (exact by scikit-learn below 1,000 vectors, where both give the same map;
 #: approximate by Annoy above). The demo's 19,706-spectrum map: 19.0 s with faiss against
-#: 22.4 s, the same 42.4 % of 10-NN kept (``python -m bench.demo_steps``); Annoy had found
-#: 99.7 % of the exact 90 neighbours.
+#: 22.4 s, the same 42.4 % of 10-NN kept (``python -m bench.demo_steps``).
 MAP_NEIGHBOUR_SEARCHES = ("faiss", "opentsne")
 #: Side of a cell of openTSNE's FFT gradient grid, in map units (``ints_in_interval``;
 #: its default is 1). The grid grows with the map's extent, and on real embeddings the
@@ -162,8 +161,7 @@ def novelty_scores(vectors, k: int = DEFAULT_K, *, method: str = "auto") -> np.n
         raise NoveltyInputError(f"k must be an integer in [1, {n - 1}], got {k!r} for {n} vectors")
     if method not in SEARCH_METHODS:
         raise NoveltyInputError(f"method must be one of {SEARCH_METHODS}, got {method!r}")
-    if method == "auto":
-        method = "exact" if n <= EXACT_SEARCH_MAX_NODES else "hnsw"
+    method = neighbours.choose_method(method, n, EXACT_SEARCH_MAX_NODES)
     found, distances = neighbours.nearest_others(x, int(k), method)
     kth = distances[:, k - 1]
     # HNSW may find fewer than k others on a badly connected graph: use the last found.
