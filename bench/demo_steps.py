@@ -233,13 +233,15 @@ def measure_statistics(report: Report, demo: Path, scratch: Path) -> None:
     from tfx.components.statistics_gen import executor as tfx_executor
     from tfx.types import artifact_utils, standard_artifacts
 
+    from activespec.settings import DEFAULT_LABELLED_SPLITS
     from activespec.workdir import WorkDir
+    from components.spectra_ingest.params import DEFAULT_POOL_SPLITS
     from components.statistics_gen import executor as project_executor
 
     root = WorkDir(demo).pipeline_root
     for name, node, splits in (
-        ("labelled", "LabelJoin", ["train", "eval", "test"]),
-        ("pool", "PoolIngest", ["pool"]),
+        ("labelled", "LabelJoin", list(DEFAULT_LABELLED_SPLITS)),
+        ("pool", "PoolIngest", list(DEFAULT_POOL_SPLITS)),
     ):
         examples = standard_artifacts.Examples()
         examples.uri = _latest(root, node, "examples")

@@ -143,6 +143,6 @@ def test_large_sets_and_unimplemented_options_take_tfxs_path(pool_examples, tmp_
     assert strings and all(len(s.top_values) <= 3 for s in strings)
 
 
-def test_excluded_splits_are_left_out(pool_examples, tmp_path):
+def test_excluding_every_split_leaves_nothing_to_compute_in_memory(pool_examples):
     properties = {standard_component_specs.EXCLUDE_SPLITS_KEY: '["pool"]'}
     assert not ours.in_memory_eligible({"examples": [pool_examples]}, properties)
